@@ -1,0 +1,74 @@
+/**
+ * Typed API errors and the one place that turns them into DRF bodies.
+ * Port of `rest_framework/exceptions.py` (APIException and friends) and of
+ * `views.exception_handler`: every error body is `{"detail": ...}` except
+ * ValidationError, whose body is django-filter's `{field: [messages]}`.
+ */
+
+export type ErrorBody = Record<string, unknown>;
+
+export class ApiError extends Error {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  constructor(statusCode: number, detail: string, headers: Record<string, string> = {}) {
+    super(detail);
+    this.name = new.target.name;
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+  /** The JSON body DRF would send. */
+  body(): ErrorBody {
+    return { detail: this.message };
+  }
+}
+
+/** 401 for a request with no usable credentials (DRF: NotAuthenticated). */
+export class NotAuthenticated extends ApiError {
+  constructor(detail = 'Authentication credentials were not provided.', authenticateHeader = 'Token') {
+    super(401, detail, { 'WWW-Authenticate': authenticateHeader });
+  }
+}
+
+/** 401 for credentials that were sent but are wrong (DRF: AuthenticationFailed). */
+export class AuthenticationFailed extends ApiError {
+  constructor(detail = 'Incorrect authentication credentials.', authenticateHeader = 'Token') {
+    super(401, detail, { 'WWW-Authenticate': authenticateHeader });
+  }
+}
+
+export class NotFound extends ApiError {
+  constructor(detail = 'Not found.') {
+    super(404, detail);
+  }
+}
+
+export class MethodNotAllowed extends ApiError {
+  constructor(method: string) {
+    super(405, `Method "${method}" not allowed.`);
+  }
+}
+
+export class NotAcceptable extends ApiError {
+  constructor(detail = 'Could not satisfy the request Accept header.') {
+    super(406, detail);
+  }
+}
+
+/** 400 with django-filter's body: every failing filter at once, in declaration order. */
+export class ValidationError extends ApiError {
+  readonly errors: Record<string, string[]>;
+  constructor(errors: Record<string, string[]>) {
+    super(400, 'Invalid input.');
+    this.errors = errors;
+  }
+  override body(): ErrorBody {
+    return this.errors;
+  }
+}
+
+/** 500 whose cause goes to the log, never to the client. */
+export class ServerError extends ApiError {
+  constructor() {
+    super(500, 'A server error occurred.');
+  }
+}

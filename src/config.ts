@@ -1,0 +1,120 @@
+/**
+ * Configuration: one zod schema over the environment, parsed once at start-up.
+ * This is the only module that reads `process.env` (and `.env`); everything
+ * else receives a `Config`. Each key's `.describe()` text is the documentation
+ * `.env.example` and the README table are checked against.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** `false`, `true`, a hop count, or a comma list of trusted addresses/CIDRs, as Fastify's trustProxy takes. */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v): boolean | number | string[] => {
+    const lower = v.toLowerCase();
+    if (lower === '' || lower === 'false' || lower === '0' || lower === 'no') return false;
+    if (lower === 'true' || lower === 'yes') return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    return v.split(',').map((s) => s.trim()).filter(Boolean);
+  });
+
+export const ConfigSchema = z
+  .object({
+    PORT: integer(0, 65535).default(8000).describe('TCP port the HTTP server listens on'),
+    HOST: z.string().trim().min(1).default('127.0.0.1').describe('Interface to bind; 0.0.0.0 in containers'),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+      .describe('PostgreSQL connection URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR'),
+    DATA_DIR: z.string().trim().min(1).default('./.data').describe('Where the embedded database keeps its files (ignored with DATABASE_URL)'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('pino log level'),
+    TRUST_PROXY: trustProxy
+      .default(false)
+      .describe('Honour X-Forwarded-Proto/-Host from: false, true, a hop count, or a comma list of proxy addresses'),
+    CORS_ORIGINS: list
+      .default([])
+      .describe('Comma list of browser origins allowed by CORS (`*` for any); empty = no cross-origin access'),
+    PAGE_SIZE: integer(1, 100000).default(10).describe('Default page size of the list endpoint'),
+    MAX_PAGE_SIZE: integer(1, 100000).default(1000).describe('Largest `limit` honoured; larger values are clamped'),
+    DB_POOL_MAX: integer(1, 1000).default(10).describe('Maximum PostgreSQL connections in the pool (embedded: always 1)'),
+    DB_STATEMENT_TIMEOUT_MS: integer(0, 86_400_000)
+      .default(30_000)
+      .describe('statement_timeout for API queries in ms (0 = none)'),
+    DB_CONNECT_TIMEOUT_MS: integer(0, 600_000).default(5_000).describe('How long to wait for a database connection, ms'),
+    SHUTDOWN_GRACE_MS: integer(0, 600_000)
+      .default(10_000)
+      .describe('On SIGTERM/SIGINT, how long in-flight requests may take before the process exits, ms'),
+    SEED_DEMO_DATA: boolean
+      .default(true)
+      .describe('On a database with no customers, load the demo customers and print a demo token at start'),
+  })
+  .superRefine((c, ctx) => {
+    // zod 4 runs this even when a field failed; only compare two valid sizes.
+    if (c.MAX_PAGE_SIZE >= 1 && c.PAGE_SIZE > c.MAX_PAGE_SIZE) {
+      ctx.addIssue({ code: 'custom', path: ['PAGE_SIZE'], message: `must not exceed MAX_PAGE_SIZE (${c.MAX_PAGE_SIZE})` });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type Environment = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads `.env` (if present) under the real environment, which wins. */
+export function readEnvironment(env: Environment = process.env, dotenvPath = '.env'): Environment {
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  return { ...fromFile, ...env };
+}
+
+/** Validates an environment; throws one ConfigError line per bad variable. */
+export function parseConfig(env: Environment): Config {
+  const known = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).map((key) => [key, env[key] === '' && key !== 'DATABASE_URL' ? undefined : env[key]]),
+  );
+  const result = ConfigSchema.safeParse(known);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? 'config');
+    const raw = env[key];
+    return `Invalid configuration: ${key} ${issue.message}${raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`}`;
+  });
+  throw new ConfigError(lines.join('\n'));
+}
+
+export function loadConfig(): Config {
+  return parseConfig(readEnvironment());
+}
+
+/** The defaults, as a test or a tool would start from. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return { ...parseConfig({}), ...overrides };
+}

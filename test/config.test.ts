@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ConfigSchema, defaultConfig, parseConfig } from '../src/config.js';
+
+describe('config', () => {
+  it('has documented defaults when the environment is empty', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ PORT: 8000, HOST: '127.0.0.1', DATABASE_URL: undefined, PAGE_SIZE: 10, MAX_PAGE_SIZE: 1000, TRUST_PROXY: false, CORS_ORIGINS: [] });
+  });
+
+  it('parses typed values', () => {
+    const config = parseConfig({ PORT: '9000', TRUST_PROXY: '10.0.0.1, 10.0.0.2', CORS_ORIGINS: 'https://a.example,https://b.example', SEED_DEMO_DATA: 'false', DATABASE_URL: 'postgresql://u@h/db' });
+    expect(config.PORT).toBe(9000);
+    expect(config.TRUST_PROXY).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(config.CORS_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.SEED_DEMO_DATA).toBe(false);
+    expect(config.DATABASE_URL).toBe('postgresql://u@h/db');
+    expect(parseConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(parseConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /^Invalid configuration: PORT must be a whole number \(got "abc"\)$/],
+    [{ PORT: '70000' }, /^Invalid configuration: PORT must be at most 65535/],
+    [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL /],
+    [{ DATABASE_URL: 'mysql://x' }, /^Invalid configuration: DATABASE_URL must be a postgres/],
+    [{ PAGE_SIZE: '2000' }, /^Invalid configuration: PAGE_SIZE must not exceed MAX_PAGE_SIZE \(1000\)/],
+    [{ SEED_DEMO_DATA: 'maybe' }, /^Invalid configuration: SEED_DEMO_DATA must be true or false/],
+  ])('rejects %o with one clear line naming the variable', (env, message) => {
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(message);
+  });
+
+  it('reports every bad variable, one line each', () => {
+    try {
+      parseConfig({ PORT: 'x', MAX_PAGE_SIZE: '0' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message.split('\n')).toHaveLength(2);
+    }
+  });
+
+  it('.env.example documents every variable with its description and default', () => {
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const defaults = defaultConfig();
+    for (const [key, schema] of Object.entries(ConfigSchema.shape)) {
+      expect(example, key).toContain(`# ${schema.description}\n`);
+      const value = defaults[key as keyof typeof defaults];
+      const shown = value === undefined ? '' : Array.isArray(value) ? value.join(',') : String(value);
+      expect(example, key).toMatch(new RegExp(`^${key}=${shown.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'));
+    }
+  });
+});

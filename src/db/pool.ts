@@ -1,0 +1,37 @@
+/**
+ * The `pg` connection pool behind Prisma's pg adapter, the migration runner
+ * and the readiness probe: one place that decides connection limits and
+ * timeouts.
+ */
+import pg from 'pg';
+
+export interface PoolOptions {
+  /** postgresql:// URL; for the embedded server, the URL startEmbeddedPostgres returned. */
+  url: string;
+  /** Pool size; must be EMBEDDED_MAX_CONNECTIONS (1) for the embedded server, see db/embedded.ts. */
+  max: number;
+  /** Server-side limit for every statement; 0 disables it. Not enforced by embedded PGlite. */
+  statementTimeoutMs: number;
+  /** How long a checkout may wait for a new connection before failing. */
+  connectTimeoutMs: number;
+  /** Shown in pg_stat_activity; defaults to `oms-customers`. */
+  applicationName?: string;
+}
+
+export function createPool(opts: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max,
+    // pg sends this in the startup packet, so it is the session default of
+    // every connection and covers Prisma's queries too, with no SET round trip.
+    statement_timeout: opts.statementTimeoutMs,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    application_name: opts.applicationName ?? 'oms-customers',
+  });
+  // pg re-emits the error of an *idle* client (server restart, terminated
+  // backend, embedded server stopped) on the pool, where an unhandled 'error'
+  // event would crash the process. The broken client is already discarded and
+  // the next checkout reconnects or fails loudly, so nothing is lost here.
+  pool.on('error', () => {});
+  return pool;
+}

@@ -1,0 +1,76 @@
+/**
+ * A private database per test file, so files run in parallel: a fresh, uniquely
+ * named database on the server at TEST_DATABASE_URL when it is set, otherwise
+ * an in-memory embedded PGlite of its own.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+
+export interface TestDatabase {
+  url: string;
+  /** True for embedded PGlite: one connection, transactions serialised (see src/db/embedded.ts). */
+  embedded: boolean;
+  /** Drops the database (terminating its connections) or stops the embedded server. */
+  drop(): Promise<void>;
+}
+
+/** True when tests run against a real PostgreSQL server (TEST_DATABASE_URL is set). */
+export function hasRealServer(): boolean {
+  return Boolean(process.env.TEST_DATABASE_URL);
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    const server = await startEmbeddedPostgres({ dataDir: 'memory' });
+    return { url: server.url, embedded: true, drop: () => server.stop() };
+  }
+  const name = `oms_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await withAdminClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    embedded: false,
+    drop: () => withAdminClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+  };
+}
+
+/** A test database with prisma/migrations applied. */
+export async function createMigratedTestDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase();
+  const pool = createTestPool(database);
+  try {
+    await migrate(pool);
+  } catch (error) {
+    await pool.end();
+    await database.drop();
+    throw error;
+  }
+  await pool.end();
+  return database;
+}
+
+/** A pool on the test database; embedded ones are capped at EMBEDDED_MAX_CONNECTIONS. */
+export function createTestPool(database: TestDatabase, max = 4): pg.Pool {
+  return createPool({
+    url: database.url,
+    max: database.embedded ? EMBEDDED_MAX_CONNECTIONS : max,
+    statementTimeoutMs: 0,
+    connectTimeoutMs: 10_000,
+    applicationName: 'oms-customers-test',
+  });
+}
+
+async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

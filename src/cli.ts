@@ -1,0 +1,97 @@
+/**
+ * Operator commands, thin wrappers over the modules that do the work:
+ *   migrate                  apply pending migrations (offline, no Prisma engine)
+ *   seed                     load the demo data (idempotent); prints a demo token if one was minted
+ *   token:create <username>  create the user if needed; the new key is the last line of output
+ *   token:revoke <key>       delete that token
+ *   user:deactivate <username> / user:activate <username>
+ * They run against DATABASE_URL, or the embedded database in DATA_DIR (stop the
+ * server first: an embedded database has one owner at a time).
+ */
+import { pathToFileURL } from 'node:url';
+import { ConfigError, loadConfig } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { seedDemoData } from './db/seed.js';
+import { createTokenStore } from './auth/token-store.js';
+
+type Out = (line: string) => void;
+
+const USAGE = 'usage: cli <migrate | seed | token:create USERNAME | token:revoke KEY | user:deactivate USERNAME | user:activate USERNAME>';
+
+export async function runCommand(db: Database, args: string[], out: Out, err: Out): Promise<number> {
+  const [command, arg] = args;
+  const tokens = createTokenStore(db.prisma);
+  switch (command) {
+    case 'migrate': {
+      const { applied } = await migrate(db.pool, { log: err });
+      out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'no pending migrations');
+      return 0;
+    }
+    case 'seed': {
+      await migrate(db.pool, { log: err });
+      const { customersInserted, demoToken } = await seedDemoData(db.pool, tokens);
+      out(`demo data: ${customersInserted} customer(s) inserted`);
+      if (demoToken) out(`demo user token (shown once):\n${demoToken}`);
+      else out('the demo user already has a token; create another with: npm run token:create -- demo');
+      return 0;
+    }
+    case 'token:create': {
+      if (!arg) break;
+      const key = await tokens.create(arg);
+      out(`token created for ${arg} (shown once; only its hash is stored):`);
+      out(key);
+      return 0;
+    }
+    case 'token:revoke': {
+      if (!arg) break;
+      if (await tokens.revoke(arg)) {
+        out('token revoked');
+        return 0;
+      }
+      err('no such token');
+      return 1;
+    }
+    case 'user:deactivate':
+    case 'user:activate': {
+      if (!arg) break;
+      if (await tokens.setUserActive(arg, command === 'user:activate')) {
+        out(`user ${arg} ${command === 'user:activate' ? 'activated' : 'deactivated'}`);
+        return 0;
+      }
+      err(`no such user: ${arg}`);
+      return 1;
+    }
+  }
+  err(USAGE);
+  return 2;
+}
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const db = await openDatabase(config);
+  try {
+    return await runCommand(db, process.argv.slice(2), (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
+  } finally {
+    await db.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * The customers API, an encapsulated plugin mounted at /api/v1/oms/customers:
+ * wires the list-simple declaration to its repository and the DRF policies.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.js';
+import { customerResource } from './customer.resource.js';
+import { createCustomerRepository } from './customer.repository.js';
+import { createTokenStore } from '../auth/token-store.js';
+import { createTokenAuthentication } from '../rest/authentication.js';
+import { createPageNumberPagination } from '../rest/pagination.js';
+import { createMetadata } from '../rest/metadata.js';
+import { renderers } from '../rest/renderers/index.js';
+import { registerListView } from '../rest/list-view.js';
+
+export interface CustomerRoutesOptions {
+  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE'>;
+}
+
+const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, { config }) => {
+  registerListView(scope, {
+    path: '/list-simple/',
+    resource: customerResource,
+    repository: createCustomerRepository(scope.db.pool, customerResource),
+    renderers,
+    authentication: createTokenAuthentication(createTokenStore(scope.db.prisma)),
+    pagination: createPageNumberPagination({
+      pageSize: config.PAGE_SIZE,
+      maxPageSize: config.MAX_PAGE_SIZE,
+      pageQueryParam: 'page',
+      pageSizeQueryParam: 'limit',
+    }),
+    metadata: createMetadata(customerResource, { renders: renderers.map((r) => r.mediaType) }),
+  });
+};
+
+export default customerRoutes;

@@ -1,0 +1,52 @@
+/**
+ * Opens the service's database: the PostgreSQL at DATABASE_URL, or an embedded
+ * one (PGlite served on a loopback socket) when none is configured. Either way
+ * the rest of the service sees the same thing: a `pg` pool for hand-built,
+ * parameterised SQL on hot paths and a Prisma client (through @prisma/adapter-pg,
+ * no native engine) sharing that pool.
+ */
+import type pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { Config } from '../config.js';
+import { createPool } from './pool.js';
+import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from './embedded.js';
+
+export interface Database {
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export type DatabaseConfig = Pick<
+  Config,
+  'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS'
+>;
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  const embedded = config.DATABASE_URL === undefined ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR }) : null;
+  const pool = createPool({
+    url: embedded?.url ?? (config.DATABASE_URL as string),
+    max: embedded ? EMBEDDED_MAX_CONNECTIONS : config.DB_POOL_MAX,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    applicationName: 'oms-customers',
+  });
+  // An idle client's socket error must not crash the process; the pool drops it.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  let closed = false;
+  return {
+    pool,
+    prisma,
+    embedded: embedded !== null,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+      if (!pool.ended) await pool.end();
+      await embedded?.stop();
+    },
+  };
+}

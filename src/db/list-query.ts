@@ -1,0 +1,61 @@
+/**
+ * The SQL of a list endpoint, compiled once from its declaration: the select
+ * list (timestamps as microsecond-exact UTC text, columns aliased to output
+ * names, in output order) and builders for WHERE and ORDER BY from parsed
+ * filters. Identifiers come only from the declaration, which admits
+ * `[a-z_][a-z0-9_]*` names; every value is a bind parameter.
+ */
+import type { CompiledResource, Condition, OrderTerm } from '../rest/declaration.js';
+import { timestampTextSql } from '../lib/timestamp.js';
+
+export interface SqlFragment {
+  text: string;
+  values: string[];
+}
+
+const quote = (identifier: string) => `"${identifier}"`;
+
+export function compileListQuery(resource: CompiledResource) {
+  const table = quote(resource.table);
+  const selectList = resource.fields
+    .map((f) => `${f.valueType === 'datetime' ? timestampTextSql(quote(f.column)) : quote(f.column)} AS ${quote(f.name)}`)
+    .join(', ');
+  const datetimeNames = resource.fields.filter((f) => f.valueType === 'datetime').map((f) => f.name);
+
+  /** ` WHERE a > $1::bigint AND ...` (empty when unfiltered), numbering parameters from `firstParam`. */
+  function where(conditions: readonly Condition[], firstParam = 1): SqlFragment {
+    if (conditions.length === 0) return { text: '', values: [] };
+    const text = conditions
+      .map((c, i) => `${quote(c.column)} ${c.op} $${firstParam + i}::${c.sqlType}`)
+      .join(' AND ');
+    return { text: ` WHERE ${text}`, values: conditions.map((c) => c.value) };
+  }
+
+  function orderBy(ordering: readonly OrderTerm[]): string {
+    return ` ORDER BY ${ordering.map((t) => `${quote(t.column)}${t.descending ? ' DESC' : ''}`).join(', ')}`;
+  }
+
+  /** One page: filtered, ordered, `LIMIT`/`OFFSET` as parameters. */
+  function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number): SqlFragment {
+    const w = where(conditions);
+    const n = w.values.length;
+    return {
+      text: `SELECT ${selectList} FROM ${table}${w.text}${orderBy(ordering)} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      values: [...w.values, String(limit), String(offset)],
+    };
+  }
+
+  function all(conditions: readonly Condition[], ordering: readonly OrderTerm[]): SqlFragment {
+    const w = where(conditions);
+    return { text: `SELECT ${selectList} FROM ${table}${w.text}${orderBy(ordering)}`, values: w.values };
+  }
+
+  function count(conditions: readonly Condition[]): SqlFragment {
+    const w = where(conditions);
+    return { text: `SELECT count(*) AS n FROM ${table}${w.text}`, values: w.values };
+  }
+
+  return { table, selectList, datetimeNames, where, orderBy, page, all, count };
+}
+
+export type ListQuery = ReturnType<typeof compileListQuery>;

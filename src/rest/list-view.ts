@@ -1,0 +1,116 @@
+/**
+ * A read-only list endpoint: port of DRF's `ListAPIView` request cycle
+ * (`views.py` `APIView.dispatch`/`initial`). The order of checks is the
+ * original's and is written once, in `initial()`: negotiate (404/406), then
+ * authenticate (401), then the method (405); the GET handler then filters
+ * (400), paginates (404) and renders.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
+import type { TokenAuthentication, AuthUser } from './authentication.js';
+import type { PageNumberPagination } from './pagination.js';
+import type { Metadata } from './metadata.js';
+import { contentTypeOf, type Renderer, type RenderContext } from './renderers/index.js';
+import { selectRenderer } from './negotiation.js';
+import { MethodNotAllowed, NotAuthenticated } from './exceptions.js';
+import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
+
+export interface ListRepository {
+  count(conditions: readonly Condition[]): Promise<number>;
+  findPage(query: { conditions: readonly Condition[]; ordering: readonly OrderTerm[]; offset: number; limit: number }): Promise<Record<string, unknown>[]>;
+}
+
+export interface ListViewOptions {
+  /** Route path inside the scope, with its trailing slash (`/list-simple/`). */
+  path: string;
+  resource: CompiledResource;
+  repository: ListRepository;
+  renderers: readonly Renderer[];
+  authentication: TokenAuthentication<AuthUser>;
+  pagination: PageNumberPagination;
+  metadata: Metadata;
+}
+
+export const ALLOWED_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
+
+/** DRF's `default_response_headers`, on every response of the view whatever its status. */
+const VIEW_HEADERS = { allow: ALLOWED_METHODS.join(', '), vary: 'Accept' };
+
+export interface Initialised {
+  renderer: Renderer;
+  ctx: RenderContext;
+  user: AuthUser;
+  query: Map<string, string>;
+  rawQuery: string;
+}
+
+export function registerListView(scope: FastifyInstance, view: ListViewOptions): void {
+  const { path, resource, repository, renderers, authentication, pagination, metadata } = view;
+  const fullPath = `${scope.prefix}${path}`;
+  const metadataBody = Buffer.from(metadata.json);
+
+  // DRF never reads the body of these requests; neither do we (no parse errors, no size games).
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', (_request, payload, done) => {
+    payload.resume();
+    payload.on('end', () => done(null));
+    payload.on('error', done);
+  });
+
+  scope.addHook('onSend', async (request, reply) => {
+    if (request.routeOptions.url !== fullPath) return;
+    const vary = reply.getHeader('vary');
+    reply.header('vary', vary ? `${String(vary)}, ${VIEW_HEADERS.vary}` : VIEW_HEADERS.vary);
+    reply.header('allow', VIEW_HEADERS.allow);
+  });
+
+  /** `APIView.initial`: content negotiation, then authentication. */
+  async function initial(request: FastifyRequest): Promise<Initialised> {
+    const { rawQuery } = splitRequestTarget(request.url);
+    const query = parseQuery(rawQuery);
+    const accept = request.headers.accept;
+    const negotiated = selectRenderer(renderers, accept, query.get('format'));
+    const user = await authentication.authenticate(request.headers.authorization);
+    if (!user) throw new NotAuthenticated(undefined, authentication.authenticateHeader());
+    return { renderer: negotiated.renderer, ctx: { mediaType: negotiated.mediaType, params: negotiated.params }, user, query, rawQuery };
+  }
+
+  async function list(request: FastifyRequest, reply: FastifyReply) {
+    const { renderer, ctx, query, rawQuery } = await initial(request);
+    const { conditions, ordering } = resource.parseQuery(query);
+    const pageSize = pagination.getPageSize(query);
+    const count = await repository.count(conditions);
+    const page = pagination.getPage(query, count, pageSize);
+    const results = count === 0 ? [] : await repository.findPage({ conditions, ordering, offset: page.offset, limit: pageSize });
+    const { next, previous } = pagination.getLinks(
+      { scheme: request.protocol, host: request.host || 'localhost', path: fullPath, rawQuery },
+      page,
+    );
+    const body = renderer.render({ count, next, previous, results }, ctx);
+    return reply.type(contentTypeOf(renderer)).send(typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  async function options(request: FastifyRequest, reply: FastifyReply) {
+    await initial(request);
+    // Ours: metadata is always JSON (the original flattened it into one CSV/XLSX row).
+    return reply.type('application/json').send(metadataBody);
+  }
+
+  async function methodNotAllowed(request: FastifyRequest) {
+    await initial(request);
+    throw new MethodNotAllowed(request.method);
+  }
+
+  /** Django's APPEND_SLASH: the path without its slash is a 301 to it, query kept as sent, for any method. */
+  async function appendSlash(request: FastifyRequest, reply: FastifyReply) {
+    const { rawQuery } = splitRequestTarget(request.url);
+    const location = rawQuery === '' ? fullPath : `${fullPath}?${rawQuery}`;
+    return reply.code(301).header('location', location).type('text/html; charset=utf-8').send('');
+  }
+
+  const otherMethods = scope.supportedMethods.filter((m) => !(ALLOWED_METHODS as readonly string[]).includes(m));
+  scope.get(path, list);
+  scope.options(path, options);
+  scope.route({ method: otherMethods, url: path, handler: methodNotAllowed });
+  scope.route({ method: scope.supportedMethods, url: path.replace(/\/$/, ''), handler: appendSlash });
+}

@@ -1,0 +1,66 @@
+/**
+ * Process entry: read config, open and prepare the database, build the app,
+ * listen, and shut down gracefully on SIGTERM/SIGINT (in-flight requests get
+ * SHUTDOWN_GRACE_MS to finish; then the pool and embedded database close).
+ */
+import { pathToFileURL } from 'node:url';
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { buildApp } from './app.js';
+import { openDatabase } from './db/database.js';
+import { prepareDatabase } from './db/prepare.js';
+
+export async function startServer(config: Config) {
+  const database = await openDatabase(config);
+  const app = await buildApp(config, { database });
+  try {
+    const { applied, seed } = await prepareDatabase(database, {
+      seedWhenEmpty: config.SEED_DEMO_DATA,
+      log: (message) => app.log.info(message),
+    });
+    if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
+    await app.listen({ port: config.PORT, host: config.HOST });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    if (seed?.demoToken) {
+      const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+      // Printed once, on the start that minted it: only its hash is stored.
+      app.log.info(
+        { demoToken: seed.demoToken },
+        `demo data loaded; try: curl -H "Authorization: Token ${seed.demoToken}" http://${host}:${port}/api/v1/oms/customers/list-simple/`,
+      );
+    }
+    app.log.info({ database: database.embedded ? `embedded (${config.DATA_DIR})` : 'postgresql' }, 'oms-customers ready');
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  return app;
+}
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const app = await startServer(config);
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info({ signal }, 'shutting down');
+    await app.close();
+  });
+}
+
+// Run only as the entry point, so tests can import startServer.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`oms-customers failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -35,7 +35,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     embedded: false,
-    drop: () => withAdminClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+    drop: async () => {
+      await withAdminClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
   };
 }
 

@@ -1,0 +1,77 @@
+/**
+ * Port of DRF `TokenAuthentication` (`authentication.py`): `Authorization: Token <key>`, each
+ * malformed header with its own message, `authenticate_header` giving the keyword.
+ */
+import { AuthenticationFailed } from './exceptions.js';
+
+export interface AuthUser {
+  userId: number;
+  username: string;
+  isActive: boolean;
+}
+
+/** Looks a key up; null when no token has it. */
+export interface TokenStore<U extends { isActive: boolean } = AuthUser> {
+  findByKey(key: string): Promise<U | null>;
+}
+
+export interface TokenAuthentication<U extends { isActive: boolean } = AuthUser> {
+  /**
+   * The user, or null when the header is absent or uses another scheme (the caller then raises
+   * NotAuthenticated). Throws AuthenticationFailed for a header that is ours but wrong.
+   */
+  authenticate(authorizationHeader: string | undefined): Promise<U | null>;
+  /** The `WWW-Authenticate` value; having one makes DRF answer 401 rather than 403. */
+  authenticateHeader(): string;
+}
+
+// bytes.split() with no separator: runs of ASCII whitespace, ignoring leading and trailing runs.
+const ASCII_WHITESPACE = /[ \t\n\r\x0b\x0c]+/;
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The header's bytes. Node hands header values over as Latin-1 (one char per byte), which is what
+ * DRF's `get_authorization_header` gets back with `.encode('iso-8859-1')`. A string with characters
+ * beyond U+00FF cannot have come off the wire (only from inject); it is taken as text, in UTF-8.
+ */
+function headerBytes(header: string): Buffer {
+  return Buffer.from(header, /[^\x00-\xff]/.test(header) ? 'utf8' : 'latin1');
+}
+
+export function createTokenAuthentication<U extends { isActive: boolean } = AuthUser>(
+  store: TokenStore<U>,
+  keyword = 'Token',
+): TokenAuthentication<U> {
+  const fail = (detail: string): never => {
+    throw new AuthenticationFailed(detail, keyword);
+  };
+
+  async function authenticate(authorizationHeader: string | undefined): Promise<U | null> {
+    const bytes = headerBytes(authorizationHeader ?? '');
+    // Splitting the Latin-1 view splits the bytes: every byte is one char, whitespace is ASCII.
+    const parts = bytes.toString('latin1').split(ASCII_WHITESPACE).filter((part) => part !== '');
+    // The scheme is compared case-insensitively, as `auth[0].lower() != keyword.lower().encode()`.
+    if (parts.length === 0 || asciiLower(parts[0]!) !== asciiLower(keyword)) return null;
+    if (parts.length === 1) fail('Invalid token header. No credentials provided.');
+    if (parts.length > 2) fail('Invalid token header. Token string should not contain spaces.');
+
+    let key: string;
+    try {
+      key = utf8Strict.decode(Buffer.from(parts[1]!, 'latin1'));
+    } catch {
+      return fail('Invalid token header. Token string should not contain invalid characters.');
+    }
+
+    const user = await store.findByKey(key);
+    if (!user) return fail('Invalid token.');
+    if (!user.isActive) return fail('User inactive or deleted.');
+    return user;
+  }
+
+  return { authenticate, authenticateHeader: () => keyword };
+}
+
+/** Python's `bytes.lower()`: A–Z only, so `TÖKEN` keeps its `Ö`. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}

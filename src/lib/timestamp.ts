@@ -1,6 +1,6 @@
 /**
  * Microsecond-exact timestamps between PostgreSQL text, DRF's `DateTimeField` output and
- * Django 3.2's `forms.DateTimeField` input, never through a JS Date (milliseconds only).
+ * Django 3.2's `forms.DateTimeField` input, kept as text: a JS Date holds milliseconds only.
  */
 import { pyStrip, toAsciiDigits } from './querystring.js';
 

@@ -45,19 +45,31 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
+export interface EmbeddedOptions {
+  /** Directory of the cluster, created if missing and reopened if not; 'memory' keeps nothing. */
+  dataDir: string | 'memory';
+  /**
+   * A PGlite `dumpDataDir()` tarball to start a new cluster from instead of
+   * running initdb (seconds of CPU); the tests keep a cached one.
+   */
+  loadDataDir?: Blob;
+}
+
 /**
- * Starts PGlite on `dataDir` (created if missing; reopened with its data if it
- * exists) or in memory for 'memory', and serves it on a loopback port.
- * Callers should end their pools before stop(): a checked-out client whose
- * socket is closed under it emits 'error'.
+ * Starts PGlite and serves it on a loopback port. Callers should end their
+ * pools before stop(): a checked-out client whose socket is closed under it
+ * emits 'error'.
  */
-export async function startEmbeddedPostgres(opts: { dataDir: string | 'memory' }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedPostgres> {
   let dataDir: string | undefined;
   if (opts.dataDir !== 'memory') {
     dataDir = resolve(opts.dataDir);
     await mkdir(dataDir, { recursive: true });
   }
-  const db = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+  const db = await PGlite.create({
+    ...(dataDir === undefined ? {} : { dataDir }),
+    ...(opts.loadDataDir === undefined ? {} : { loadDataDir: opts.loadDataDir }),
+  });
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: SOCKET_LIMIT });
   try {
     await server.start();

@@ -4,6 +4,11 @@
  * an in-memory embedded PGlite of its own.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -25,7 +30,7 @@ export function hasRealServer(): boolean {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const server = await startEmbeddedPostgres({ dataDir: 'memory' });
+    const server = await startEmbeddedPostgres({ dataDir: 'memory', loadDataDir: await embeddedTemplate() });
     return { url: server.url, embedded: true, drop: () => server.stop() };
   }
   const name = `oms_test_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -75,4 +80,28 @@ async function withAdminClient<T>(url: string, work: (client: pg.Client) => Prom
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A freshly initdb'd PGlite cluster as a dumpDataDir() tarball, cached in the
+ * temp directory per PGlite version: every test file runs in its own process,
+ * and loading the tarball takes a fraction of initdb's CPU time.
+ */
+async function embeddedTemplate(): Promise<Blob> {
+  const require = createRequire(import.meta.url);
+  const { version } = require(join(dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json')) as { version: string };
+  const file = join(tmpdir(), `oms-customers-pglite-${version}.tar`);
+  try {
+    return new Blob([await readFile(file)]);
+  } catch {
+    // Not built yet: build it below.
+  }
+  const db = await PGlite.create();
+  const dump = await db.dumpDataDir('none');
+  await db.close();
+  // Files running in parallel may all build it; each publishes a complete file atomically.
+  const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
+  await rename(partial, file).catch(() => rm(partial, { force: true }));
+  return dump;
 }

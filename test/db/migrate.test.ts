@@ -111,6 +111,21 @@ describe('migrate() on an empty database', () => {
   });
 });
 
+describe('the migration files', () => {
+  it('also apply as `prisma migrate deploy` runs them: each script one simple query, no explicit transaction', async () => {
+    for (const name of MIGRATIONS) await pool.query(await readFile(join(DEFAULT_MIGRATIONS_DIR, name, 'migration.sql'), 'utf8'));
+    expect(await tables()).toEqual(['api_token', 'api_user', 'channel', 'customer', 'customer_count']);
+  });
+
+  it('initialise customer_count from the rows already there', async () => {
+    await rm(join(dir, MIGRATIONS[1]!), { recursive: true });
+    await migrate(pool, { migrationsDir: dir });
+    await pool.query(`INSERT INTO customer (omnitron_id, email) SELECT g, 'x' FROM generate_series(1, 3) g`);
+    expect(await migrate(pool)).toEqual({ applied: [MIGRATIONS[1]] });
+    expect((await pool.query('SELECT n::int FROM customer_count')).rows).toEqual([{ n: 3 }]);
+  });
+});
+
 describe('migrate() refuses a history it cannot trust', () => {
   it('refuses an applied migration whose file changed, naming it', async () => {
     await migrate(pool, { migrationsDir: dir });

@@ -37,7 +37,10 @@ CREATE TRIGGER "customer_touch_modified_date"
 -- statement's row delta to the single row: its row lock serialises concurrent
 -- writers, and under READ COMMITTED the blocked UPDATE re-reads the committed
 -- n, so the total stays exact. A statement that touches no row skips the
--- UPDATE and takes no lock.
+-- UPDATE and takes no lock. The row lock is held until commit, so one long
+-- writing transaction delays every other customer insert/delete; writers at
+-- REPEATABLE READ or SERIALIZABLE get a serialization failure (40001) instead
+-- of waiting, and must retry.
 CREATE FUNCTION "customer_count_add_inserted"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,11 +75,6 @@ BEGIN
 END;
 $$;
 
--- Block writers until this migration commits, so the initial count is exact.
-LOCK TABLE "customer" IN SHARE MODE;
-
-INSERT INTO "customer_count" ("id", "n") SELECT true, count(*) FROM "customer";
-
 CREATE TRIGGER "customer_count_insert"
     AFTER INSERT ON "customer"
     REFERENCING NEW TABLE AS inserted_rows
@@ -90,3 +88,8 @@ CREATE TRIGGER "customer_count_delete"
 CREATE TRIGGER "customer_count_truncate"
     AFTER TRUNCATE ON "customer"
     FOR EACH STATEMENT EXECUTE FUNCTION "customer_count_reset"();
+
+-- Counted after the triggers exist: CREATE TRIGGER holds SHARE ROW EXCLUSIVE
+-- on customer until this migration commits, so writers wait and none is missed
+-- or counted twice. (No LOCK TABLE: it fails outside a transaction block.)
+INSERT INTO "customer_count" ("id", "n") SELECT true, count(*) FROM "customer";

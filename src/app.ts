@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import cors from '@fastify/cors';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import databasePlugin from './plugins/database.js';
 import healthPlugin from './plugins/health.js';
+import corsPlugin from './plugins/cors.js';
 import customerRoutes from './customers/customer.routes.js';
 import { ApiError, NotFound, ServerError } from './rest/exceptions.js';
 import { renderJson } from './rest/renderers/json.js';
@@ -82,13 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   await app.register(databasePlugin, { config, ...(options.database ? { database: options.database } : {}) });
-  await app.register(cors, {
-    origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false,
-    methods: ['GET', 'HEAD', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Accept', 'Content-Type', 'X-Request-Id'],
-    exposedHeaders: ['Link', 'X-Total-Count', 'Content-Disposition', 'X-Request-Id'],
-    maxAge: 600,
-  });
+  await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
   await app.register(healthPlugin);
   await app.register(customerRoutes, { prefix: '/api/v1/oms/customers', config });
   return app;

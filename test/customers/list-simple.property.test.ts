@@ -105,7 +105,7 @@ describe('GET /list-simple/ against a reference implementation', () => {
   it('agrees on status, count, order and page contents for random queries, never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(queryArb, async (q) => {
-        const search = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)]));
+        const search = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)]));
         const res = await t.app.inject({ url: `/api/v1/oms/customers/list-simple/?${search}`, headers: { authorization: `Token ${t.token}` } });
         expect(res.statusCode).toBeLessThan(500);
         const expected = reference(q);

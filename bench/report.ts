@@ -1,0 +1,166 @@
+/**
+ * Results of one run: the JSON record (bench/results/latest.json, or quick.json) and the markdown
+ * table (bench/RESULTS.md, or results/quick.md) with each target met or missed by how much.
+ * The hand-written `## Analysis` section of an existing RESULTS.md is kept across runs.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadResult } from './load.js';
+import type { Scenario } from './scenarios.js';
+import type { Plan } from './explain.js';
+import type { BodyCheck } from './checks.js';
+
+/** One autocannon run, with the service's peak RSS and the machine's 1-minute load average before it. */
+export type Measured = LoadResult & { peakRssMb: number | null; loadAvg1m: number };
+
+export interface ExportMeasure {
+  runs: number; rows: number; bytes: number; ms: number; rowsPerSec: number; bytesPerSec: number;
+  peakRssMb: number | null; errors: string | null;
+}
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  dataset: number;
+  available: boolean;
+  service?: Measured;
+  floor?: Measured | null;
+  export?: ExportMeasure;
+  copy?: Omit<ExportMeasure, 'peakRssMb' | 'errors'>;
+}
+
+export interface Results {
+  date: string;
+  mode: 'full' | 'quick';
+  machine: { loadAvg1m: { start: number; end: number }; cores: number; cpu: string; node: string; postgres: string; platform: string };
+  settings: Record<string, unknown> & { connections: number; durationS: number; warmupS: number; rows: { small: number; large: number } };
+  startup: { readyMs: number[]; medianMs: number };
+  scenarios: ScenarioResult[];
+  bodyChecks: BodyCheck[] | undefined;
+  plans: Plan[];
+  elapsedSeconds: number;
+}
+
+interface Target { target: string; goal: string; measured: string; met: boolean | null }
+
+const f0 = (n: number) => Math.round(n).toLocaleString('en');
+const f1 = (n: number) => n.toFixed(1);
+const mb = (n: number | null | undefined) => (n == null ? 'n/a' : `${f1(n)} MB`);
+const pct = (n: number) => `${Math.round(n * 100)}%`;
+
+function targets(r: Results): Target[] {
+  const at = (id: string, rows = r.settings.rows.large) => r.scenarios.find((s) => s.scenario.id === id && s.dataset === rows);
+  const out: Target[] = [];
+  const page1 = at('page1');
+  const small = at('page1', r.settings.rows.small);
+  if (page1?.service && page1.floor) {
+    const ratio = page1.service.rps / page1.floor.rps;
+    out.push({ target: 'Page 1 vs Node floor', goal: '≥ 80% of floor req/s', measured: `${pct(ratio)} (${f0(page1.service.rps)} vs ${f0(page1.floor.rps)} req/s)`, met: ratio >= 0.8 });
+    out.push({ target: `Page 1 p99 at ${r.settings.connections} connections`, goal: '< 10 ms', measured: `${page1.service.p99} ms`, met: page1.service.p99 < 10 });
+  }
+  if (page1?.service && small?.service) {
+    const ratio = page1.service.mean / small.service.mean;
+    out.push({
+      target: `Page 1 at ${f0(r.settings.rows.large)} vs ${f0(r.settings.rows.small)} rows`, goal: 'mean latency ≤ 1.2×',
+      measured: `${ratio.toFixed(2)}× (${page1.service.mean.toFixed(2)} vs ${small.service.mean.toFixed(2)} ms; p50 ${page1.service.p50} vs ${small.service.p50} ms)`,
+      met: ratio <= 1.2,
+    });
+  }
+  const deep = at('deep-page');
+  if (deep?.service) out.push({ target: deep.scenario.title, goal: 'p50 < 25 ms', measured: `${deep.service.p50} ms`, met: deep.service.p50 < 25 });
+  const seq = r.plans.filter((p) => p.seqScan);
+  out.push({
+    target: 'Every filter scenario uses an index', goal: 'no Seq Scan in EXPLAIN',
+    measured: seq.length ? `Seq Scan in ${seq.map((p) => `${p.scenario} (${p.statement})`).join(', ')}` : `none in ${r.plans.length} plans`,
+    met: seq.length === 0,
+  });
+  const csv = at('export-csv');
+  if (csv?.export && csv.copy) {
+    const ratio = csv.export.rowsPerSec / csv.copy.rowsPerSec;
+    out.push({ target: 'Full CSV export vs COPY', goal: '≥ 50% of COPY rows/s', measured: `${pct(ratio)} (${f0(csv.export.rowsPerSec)} vs ${f0(csv.copy.rowsPerSec)} rows/s)`, met: ratio >= 0.5 });
+    out.push({ target: 'Full CSV export peak RSS', goal: '< 100 MB', measured: mb(csv.export.peakRssMb), met: csv.export.peakRssMb == null ? null : csv.export.peakRssMb < 100 });
+  } else {
+    out.push({ target: 'Full CSV export', goal: '≥ 50% of COPY rows/s, peak RSS < 100 MB', measured: 'not available (no `limit=all` CSV yet)', met: null });
+  }
+  const xlsx = at('export-xlsx');
+  if (xlsx?.export) {
+    out.push({ target: 'Full XLSX export peak RSS', goal: '< 200 MB', measured: `${mb(xlsx.export.peakRssMb)} (${f0(xlsx.export.rowsPerSec)} rows/s)`, met: xlsx.export.peakRssMb == null ? null : xlsx.export.peakRssMb < 200 });
+  } else {
+    out.push({ target: 'Full XLSX export', goal: 'peak RSS < 200 MB', measured: 'not available (no `limit=all` XLSX yet)', met: null });
+  }
+  const worst = Math.max(...r.startup.readyMs);
+  out.push({ target: 'Start to /ready', goal: '< 1.5 s', measured: `median ${f0(r.startup.medianMs)} ms, worst ${f0(worst)} ms of ${r.startup.readyMs.length}`, met: r.startup.medianMs < 1500 });
+  return out;
+}
+
+function markdown(r: Results, analysis: string): string {
+  const rows = (header: string[], body: string[][]) =>
+    [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
+  const met = (m: boolean | null) => (m === null ? '—' : m ? '✅ met' : '❌ missed');
+  const requestRows = r.scenarios.filter((s) => s.scenario.kind === 'requests').map((s) => {
+    const name = `${s.scenario.title}${s.dataset !== r.settings.rows.large ? ` @ ${f0(s.dataset)} rows` : ''}`;
+    const params = `\`${s.scenario.query || '(none)'}\`${s.scenario.note ? ` — ${s.scenario.note}` : ''}`;
+    if (!s.available || !s.service) return [name, params, 'not available', '', '', '', '', '', '', '', '', ''];
+    const v = s.service;
+    const fl = s.floor;
+    return [name, params, f0(v.rps), `${v.p50} / ${v.p99} / ${v.max}`, String(v.errors), mb(v.peakRssMb),
+      fl ? f0(fl.rps) : '—', fl ? `${fl.p50} / ${fl.p99} / ${fl.max}` : '—', fl ? String(fl.errors) : '—', fl ? mb(fl.peakRssMb) : '—', fl ? pct(v.rps / fl.rps) : '—', f1(v.loadAvg1m)];
+  });
+  const exportRows = r.scenarios.filter((s) => s.scenario.kind === 'export').map((s) => {
+    if (!s.available || !s.export || !s.copy) return [s.scenario.title, 'not available', '', '', '', '', '', ''];
+    const e = s.export;
+    const c = s.copy;
+    return [s.scenario.title, `${f0(e.rows)}${e.errors ? ` (${e.errors})` : ''}`, f0(e.rowsPerSec), f1(e.bytesPerSec / 1e6), mb(e.peakRssMb),
+      f0(c.rowsPerSec), f1(c.bytesPerSec / 1e6), pct(e.rowsPerSec / c.rowsPerSec)];
+  });
+  const planRows = r.plans.map((p) => [`${p.scenario} (${p.statement})`, p.scans.join('; ') || '—', p.seqScan ? '⚠️ Seq Scan' : 'no', p.executionMs == null ? '' : p.executionMs.toFixed(2)]);
+  return `# Benchmark results
+
+Generated by \`npm run bench\` (bench/run.ts) on ${r.date.slice(0, 10)}: ${r.mode} run, ${r.machine.cores} cores (${r.machine.cpu}),
+Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}; 1-minute load average ${f1(r.machine.loadAvg1m.start)} at the start,
+${f1(r.machine.loadAvg1m.end)} at the end (anything above 0 is other work competing for the same ${r.machine.cores} cores). ${f0(r.settings.rows.large)} customers (page 1 also at ${f0(r.settings.rows.small)}),
+${r.settings.connections} connections, ${r.settings.warmupS} s warm-up then ${r.settings.durationS} s per scenario, autocannon in its own
+process on loopback, the service started as \`node dist/server.js\` with NODE_ENV=production and LOG_LEVEL=warn. Raw numbers:
+bench/results/latest.json. Reproduce: \`DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench\`
+(\`-- --quick\` for the short CI version). Latencies are autocannon's, in whole milliseconds.
+
+## Targets
+
+${rows(['Target', 'Goal', 'Measured', ''], targets(r).map((t) => [t.target, t.goal, t.measured, met(t.met)]))}
+
+## Requests (service vs Node floor)
+
+The floor (bench/floor-server.ts) is \`node:http\` + \`pg\`: the same token lookup, the same SQL
+(src/db/list-query.ts), the same JSON, and nothing else. Latency columns are p50 / p99 / max in ms.
+
+${rows(['Scenario', 'Parameters', 'req/s', 'latency', 'errors', 'peak RSS', 'floor req/s', 'floor latency', 'floor errors', 'floor RSS', 'service/floor', 'load'], requestRows)}
+
+Service start to first 200 from /ready: ${r.startup.readyMs.map((ms) => `${f0(ms)} ms`).join(', ')}.
+Floor answered with the service's exact bytes: ${r.bodyChecks?.map((c) => `${c.scenario} ${c.identical ? 'yes' : `NO (${c.detail})`}`).join('; ') ?? 'not checked'}.
+
+## Full exports (service vs \`COPY (same query) TO STDOUT WITH CSV\`)
+
+${rows(['Scenario', 'rows', 'rows/s', 'MB/s', 'peak RSS', 'COPY rows/s', 'COPY MB/s', 'service/COPY'], exportRows)}
+
+## Query plans (EXPLAIN ANALYZE on ${f0(r.settings.rows.large)} rows)
+
+${rows(['Statement', 'Scans', 'Seq Scan', 'ms'], planRows)}
+
+<details><summary>Plans</summary>
+
+${r.plans.map((p) => `**${p.scenario} (${p.statement})** \`${p.values.join(', ')}\`\n\n\`\`\`\n${p.sql}\n\n${p.plan}\n\`\`\``).join('\n\n')}
+
+</details>
+
+${analysis}`;
+}
+
+export function writeReport(r: Results, root: string): string[] {
+  const json = join(root, 'bench', 'results', r.mode === 'full' ? 'latest.json' : 'quick.json');
+  const md = r.mode === 'full' ? join(root, 'bench', 'RESULTS.md') : join(root, 'bench', 'results', 'quick.md');
+  const previous = existsSync(md) ? readFileSync(md, 'utf8') : '';
+  const at = previous.indexOf('\n## Analysis');
+  const analysis = at === -1 ? '## Analysis\n\n(Not written yet.)\n' : previous.slice(at + 1);
+  writeFileSync(json, `${JSON.stringify({ ...r, targets: targets(r) }, null, 2)}\n`);
+  writeFileSync(md, markdown(r, analysis));
+  return [json, md];
+}

@@ -1,0 +1,190 @@
+/**
+ * `npm run bench [-- --quick] [--duration S] [--warmup S] [--connections N] [--profile]`: the
+ * service against the Node floor and PostgreSQL's COPY on the real PostgreSQL at DATABASE_URL.
+ * Builds, starts `node dist/server.js` in production mode, drives it with autocannon from another
+ * process and writes bench/results/latest.json (quick: quick.json) and bench/RESULTS.md.
+ * Exits non-zero only when the harness itself cannot run, never because of a number.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { prepareBenchDatabase, type BenchDatabase } from './databases.js';
+import { buildScenarios, exportStatement, LIST_PATH, type Scenario } from './scenarios.js';
+import { explainScenarios } from './explain.js';
+import { startProcess, withPeakRss, type Started } from './processes.js';
+import { copyOut, download, median, repeatFor, runAutocannon } from './load.js';
+import { compareBodies, probe } from './checks.js';
+import { writeReport, type ExportMeasure, type Measured, type Results, type ScenarioResult } from './report.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'bench', 'results');
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string', default: '32' },
+    profile: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const quick = argv.quick!;
+const settings = {
+  mode: quick ? ('quick' as const) : ('full' as const),
+  rows: quick ? { small: 10_000, large: 50_000 } : { small: 100_000, large: 1_000_000 },
+  durationS: Number(argv.duration ?? (quick ? 3 : 20)),
+  warmupS: Number(argv.warmup ?? (quick ? 1 : 5)),
+  connections: Number(argv.connections),
+  starts: quick ? 1 : 3,
+};
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+function startService(db: BenchDatabase, tag: string, profile = false): Promise<Started> {
+  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [];
+  return startProcess('service', [...flags, join(ROOT, 'dist', 'server.js')], {
+    NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SEED_DEMO_DATA: 'false',
+  }, join(OUT, `service-${tag}.log`));
+}
+
+function startFloor(db: BenchDatabase): Promise<Started> {
+  return startProcess('floor', ['--import', 'tsx', join(ROOT, 'bench', 'floor-server.ts')], {
+    NODE_ENV: 'production', DATABASE_URL: db.url, POOL_MAX: String(loadConfig().DB_POOL_MAX),
+  }, join(OUT, 'floor.log'));
+}
+
+async function measure(target: Started, query: string, token: string): Promise<Measured> {
+  const loadAvg1m = loadavg()[0]!;
+  const url = `${target.baseUrl}${LIST_PATH}${query ? `?${query}` : ''}`;
+  const headers = { authorization: `Token ${token}` };
+  if (settings.warmupS > 0) await runAutocannon(url, headers, settings.connections, settings.warmupS);
+  const { result, peakRssMb } = await withPeakRss(target.pid, () => runAutocannon(url, headers, settings.connections, settings.durationS));
+  return { ...result, peakRssMb, loadAvg1m };
+}
+
+async function measureExport(service: Started, scenario: Scenario, db: BenchDatabase): Promise<ExportMeasure> {
+  const url = `${service.baseUrl}${LIST_PATH}?${scenario.query}`;
+  const { result: runs, peakRssMb } = await withPeakRss(service.pid, () =>
+    repeatFor(settings.durationS, !quick, () => download(url, { authorization: `Token ${db.token}` })));
+  const bad = runs.find((r) => r.status !== 200);
+  // CSV: one line per row plus the header; XLSX rows cannot be counted without unzipping.
+  const rows = scenario.format === 'csv' ? runs[0]!.lines - 1 : db.rows;
+  const ms = median(runs.map((r) => r.ms));
+  return {
+    runs: runs.length, rows, bytes: runs[0]!.bytes, ms, rowsPerSec: rows / (ms / 1000),
+    bytesPerSec: runs[0]!.bytes / (ms / 1000), peakRssMb, errors: bad ? `HTTP ${bad.status}` : null,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.DATABASE_URL) {
+    log('refusing to run: DATABASE_URL is not set, so the service would use its embedded PGlite database,');
+    log('which is single-connection WebAssembly PostgreSQL and says nothing about production speed.');
+    log('Point DATABASE_URL at a real PostgreSQL server, e.g.');
+    log('  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench');
+    log('(the benchmark creates and fills its own databases oms_bench_* on that server).');
+    process.exit(2);
+  }
+  mkdirSync(OUT, { recursive: true });
+  const started = Date.now();
+  const loadAtStart = loadavg()[0]!;
+  log(`${settings.mode} run: ${settings.rows.large} and ${settings.rows.small} customers, ${settings.connections} connections, ` +
+    `${settings.warmupS} s warm-up + ${settings.durationS} s per scenario`);
+  const large = await prepareBenchDatabase(config.DATABASE_URL, settings.rows.large, log);
+  const small = await prepareBenchDatabase(config.DATABASE_URL, settings.rows.small, log);
+  try {
+    log('building (npm run build)');
+    await run('npm', ['run', '-s', 'build']);
+    const scenarios = await buildScenarios(large.pool, large.rows);
+    const plans = await explainScenarios(large.pool, scenarios);
+    for (const p of plans.filter((p) => p.seqScan)) log(`SEQUENTIAL SCAN in ${p.scenario} (${p.statement}):\n${p.plan}`);
+
+    const readyMs: number[] = [];
+    for (let i = 1; i < settings.starts; i++) {
+      const s = await startService(large, 'start');
+      readyMs.push(s.readyMs);
+      await s.stop();
+    }
+    const service = await startService(large, 'large', argv.profile);
+    readyMs.push(service.readyMs);
+    log(`service ready in ${readyMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    const floor = await startFloor(large);
+    const results: ScenarioResult[] = [];
+    let bodyChecks;
+    try {
+      bodyChecks = await compareBodies(service, floor, scenarios.filter((s) => s.floor && !s.format), large.token);
+      for (const c of bodyChecks.filter((c) => !c.identical)) log(`floor body differs for ${c.scenario}: ${c.detail}`);
+      for (const scenario of scenarios) {
+        const available = scenario.format ? await probe(service, scenario, large.token) : true;
+        if (!available) {
+          log(`${scenario.id}: not available (the service does not serve ${scenario.query} yet)`);
+          results.push({ scenario, dataset: large.rows, available: false });
+          continue;
+        }
+        log(`${scenario.id}: ${scenario.title}`);
+        if (scenario.kind === 'requests') {
+          const s = await measure(service, scenario.query, large.token);
+          const f = scenario.floor ? await measure(floor, scenario.query, large.token) : null;
+          results.push({ scenario, dataset: large.rows, available: true, service: s, floor: f });
+        } else {
+          const s = await measureExport(service, scenario, large);
+          const copies = await repeatFor(settings.durationS, !quick, () => copyOut(large.pool, exportStatement()));
+          const ms = median(copies.map((c) => c.ms));
+          const c = copies[0]!;
+          results.push({
+            scenario, dataset: large.rows, available: true, export: s,
+            copy: { runs: copies.length, rows: c.rows, bytes: c.bytes, ms, rowsPerSec: c.rows / (ms / 1000), bytesPerSec: c.bytes / (ms / 1000) },
+          });
+        }
+      }
+    } finally {
+      await floor.stop();
+      await service.stop();
+    }
+
+    const page1 = scenarios.find((s) => s.scaling)!;
+    log(`${page1.id} on ${small.rows} customers`);
+    const smallService = await startService(small, 'small');
+    try {
+      results.push({ scenario: page1, dataset: small.rows, available: true, service: await measure(smallService, page1.query, small.token) });
+    } finally {
+      await smallService.stop();
+    }
+
+    const { rows: [pgVersion] } = await large.pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+    const report: Results = {
+      date: new Date().toISOString(),
+      mode: settings.mode,
+      machine: { loadAvg1m: { start: loadAtStart, end: loadavg()[0]! }, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, postgres: pgVersion!.v, platform: process.platform },
+      settings: { ...settings, generatedSeconds: { large: large.generatedSeconds, small: small.generatedSeconds } },
+      startup: { readyMs, medianMs: median(readyMs) },
+      scenarios: results,
+      bodyChecks,
+      plans,
+      elapsedSeconds: (Date.now() - started) / 1000,
+    };
+    const written = writeReport(report, ROOT);
+    log(`done in ${report.elapsedSeconds.toFixed(0)} s: ${written.join(', ')}`);
+  } finally {
+    await large.pool.end();
+    await small.pool.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  log(`harness failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -57,7 +57,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Once closing, answer in-flight requests with `Connection: close`: a kept-alive
+  // socket would otherwise hold server.close() (and the shutdown) open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
     reply.headers(SECURITY_HEADERS);
     // Django's XFrameOptionsMiddleware runs after CommonMiddleware's slash redirect, so 301s lack it.
     if (reply.statusCode !== 301) reply.header('x-frame-options', 'DENY');

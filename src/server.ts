@@ -27,7 +27,7 @@ export async function startServer(config: Config) {
       // Printed once, on the start that minted it: only its hash is stored.
       app.log.info(
         { demoToken: seed.demoToken },
-        `demo data loaded; try: curl -H "Authorization: Token ${seed.demoToken}" http://${host}:${port}/api/v1/oms/customers/list-simple/`,
+        `demo data loaded; try: curl -H 'Authorization: Token ${seed.demoToken}' http://${host}:${port}/api/v1/oms/customers/list-simple/`,
       );
     }
     app.log.info({ database: database.embedded ? `embedded (${config.DATA_DIR})` : 'postgresql' }, 'oms-customers ready');

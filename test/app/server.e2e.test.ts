@@ -1,0 +1,84 @@
+/**
+ * The newcomer's path, as a real process: `src/server.ts` on the embedded
+ * database with an empty data directory migrates, seeds, prints a working demo
+ * token, serves, and exits cleanly on SIGTERM; a restart keeps the data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = new URL('../..', import.meta.url).pathname;
+const dataDir = mkdtempSync(join(tmpdir(), 'oms-e2e-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+}
+
+function start(env: Record<string, string>): Promise<Started> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'TEST_DATABASE_URL'].includes(k)));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: { ...clean, PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /oms-customers ready/.test(out) && /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (match) resolve({ child, port: Number(match[1]), output: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+
+describe('server process on the embedded database', () => {
+  it('first start migrates, seeds and prints a demo token that works; SIGTERM exits 0; a restart keeps the data', async () => {
+    const first = await start({});
+    const token = /"demoToken":"([0-9a-f]{40})"/.exec(first.output())?.[1];
+    expect(token).toBeDefined();
+    expect(first.output()).toContain(`curl -H 'Authorization: Token ${token}' http://127.0.0.1:`);
+    const url = `http://127.0.0.1:${first.port}/api/v1/oms/customers/list-simple/`;
+    const res = await fetch(url, { headers: { authorization: `Token ${token}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ count: 10, previous: null });
+    expect(await stop(first.child)).toBe(0);
+    // The token appears in that one start-up line only.
+    expect(first.output().split(token!).length - 1).toBe(2);
+
+    const second = await start({});
+    expect(second.output()).not.toContain('demoToken');
+    const again = await fetch(`http://127.0.0.1:${second.port}/api/v1/oms/customers/list-simple/?limit=1`, {
+      headers: { authorization: `Token ${token}` },
+    });
+    expect((await again.json()) as unknown).toMatchObject({ count: 10 });
+    expect(await stop(second.child)).toBe(0);
+  }, 120_000);
+
+  it('refuses a bad configuration with one clear line and exit code 2', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: 'eighty' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(err.trim()).toBe('Invalid configuration: PORT must be a whole number (got "eighty")');
+  }, 30_000);
+});

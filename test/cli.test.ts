@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../src/cli.js';
+import { defaultConfig } from '../src/config.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { hashKey, createTokenStore } from '../src/auth/token-store.js';
+import { demoCustomers } from '../src/db/demo-data.js';
+import { toDrfTimestamp, timestampTextSql } from '../src/lib/timestamp.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+
+let database: TestDatabase;
+let db: Database;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = await openDatabase(defaultConfig({ DATABASE_URL: database.url, DB_POOL_MAX: 1 }));
+});
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+async function run(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCommand(db, args, (l) => out.push(...l.split('\n')), (l) => err.push(l));
+  return { code, out, err };
+}
+
+describe('cli', () => {
+  it('migrate applies every migration once', async () => {
+    const first = await run('migrate');
+    expect(first.code).toBe(0);
+    expect(first.out.at(-1)).toMatch(/^applied 2 migration\(s\)/);
+    expect((await run('migrate')).out).toEqual(['no pending migrations']);
+  });
+
+  it('seed loads the spec example to the microsecond, idempotently, minting the demo token once', async () => {
+    const first = await run('seed');
+    expect(first.code).toBe(0);
+    const token = first.out.at(-1)!;
+    expect(token).toMatch(/^[0-9a-f]{40}$/);
+    const second = await run('seed');
+    expect(second.out[0]).toBe('demo data: 0 customer(s) inserted');
+    expect(second.out.at(-1)).toMatch(/already has a token/);
+
+    const { rows } = await db.pool.query(
+      `SELECT id, ${timestampTextSql('created_date')} AS created_date, ${timestampTextSql('modified_date')} AS modified_date,
+              omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id AS channel
+       FROM customer ORDER BY id`,
+    );
+    const loaded = rows.map((r) => ({ ...r, created_date: toDrfTimestamp(r.created_date), modified_date: toDrfTimestamp(r.modified_date) }));
+    expect(loaded).toEqual(demoCustomers);
+    expect((await createTokenStore(db.prisma).findByKey(token))?.username).toBe('demo');
+  });
+
+  it('token:create prints a 40-hex key alone on the last line and stores only its SHA-256', async () => {
+    const { code, out } = await run('token:create', 'alice');
+    expect(code).toBe(0);
+    const key = out.at(-1)!;
+    expect(key).toMatch(/^[0-9a-f]{40}$/);
+    const { rows } = await db.pool.query<{ key_hash: string }>(
+      `SELECT t.key_hash FROM api_token t JOIN api_user u ON u.id = t.user_id WHERE u.username = 'alice'`,
+    );
+    expect(rows).toEqual([{ key_hash: hashKey(key) }]);
+    const { rows: leaked } = await db.pool.query(`SELECT 1 FROM api_token WHERE key_hash = $1`, [key]);
+    expect(leaked).toEqual([]);
+    expect(await createTokenStore(db.prisma).findByKey(key)).toMatchObject({ username: 'alice', isActive: true });
+  });
+
+  it('user:deactivate makes the token authenticate as an inactive user; token:revoke removes it', async () => {
+    const key = (await run('token:create', 'bob')).out.at(-1)!;
+    expect((await run('user:deactivate', 'bob')).code).toBe(0);
+    expect(await createTokenStore(db.prisma).findByKey(key)).toMatchObject({ isActive: false });
+    expect((await run('token:revoke', key)).out).toEqual(['token revoked']);
+    expect(await createTokenStore(db.prisma).findByKey(key)).toBeNull();
+    expect((await run('token:revoke', key)).code).toBe(1);
+  });
+
+  it('prints usage and exits 2 on unknown commands or missing arguments', async () => {
+    expect((await run('nope')).code).toBe(2);
+    expect((await run('token:create')).err[0]).toMatch(/^usage:/);
+  });
+});

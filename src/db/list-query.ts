@@ -32,7 +32,9 @@ export function compileListQuery(resource: CompiledResource) {
   }
 
   function orderBy(ordering: readonly OrderTerm[]): string {
-    return ` ORDER BY ${ordering.map((t) => `${quote(t.column)}${t.descending ? ' DESC' : ''}`).join(', ')}`;
+    // Qualified: a bare name in ORDER BY means the output column first, and `modified_date` there is
+    // the to_char() text, which no index orders (a sort of every match instead of an index scan).
+    return ` ORDER BY ${ordering.map((t) => `${table}.${quote(t.column)}${t.descending ? ' DESC' : ''}`).join(', ')}`;
   }
 
   /** One page: filtered, ordered, `LIMIT`/`OFFSET` as parameters. */

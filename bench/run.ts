@@ -65,12 +65,13 @@ function startFloor(db: BenchDatabase): Promise<Started> {
   }, join(OUT, 'floor.log'));
 }
 
-async function measure(target: Started, query: string, token: string): Promise<Measured> {
+async function measure(target: Started, scenario: Scenario, token: string): Promise<Measured> {
   const loadAvg1m = loadavg()[0]!;
-  const url = `${target.baseUrl}${LIST_PATH}${query ? `?${query}` : ''}`;
+  const url = `${target.baseUrl}${LIST_PATH}${scenario.query ? `?${scenario.query}` : ''}`;
   const headers = { authorization: `Token ${token}` };
-  if (settings.warmupS > 0) await runAutocannon(url, headers, settings.connections, settings.warmupS);
-  const { result, peakRssMb } = await withPeakRss(target.pid, () => runAutocannon(url, headers, settings.connections, settings.durationS));
+  const connections = scenario.connections ?? settings.connections;
+  if (settings.warmupS > 0) await runAutocannon(url, headers, connections, settings.warmupS);
+  const { result, peakRssMb } = await withPeakRss(target.pid, () => runAutocannon(url, headers, connections, settings.durationS));
   return { ...result, peakRssMb, loadAvg1m };
 }
 
@@ -136,8 +137,8 @@ async function main(): Promise<void> {
         }
         log(`${scenario.id}: ${scenario.title}`);
         if (scenario.kind === 'requests') {
-          const s = await measure(service, scenario.query, large.token);
-          const f = scenario.floor ? await measure(floor, scenario.query, large.token) : null;
+          const s = await measure(service, scenario, large.token);
+          const f = scenario.floor ? await measure(floor, scenario, large.token) : null;
           results.push({ scenario, dataset: large.rows, available: true, service: s, floor: f });
         } else {
           const s = await measureExport(service, scenario, large);
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     log(`${page1.id} on ${small.rows} customers`);
     const smallService = await startService(small, 'small');
     try {
-      results.push({ scenario: page1, dataset: small.rows, available: true, service: await measure(smallService, page1.query, small.token) });
+      results.push({ scenario: page1, dataset: small.rows, available: true, service: await measure(smallService, page1, small.token) });
     } finally {
       await smallService.stop();
     }

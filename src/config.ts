@@ -74,6 +74,9 @@ export const ConfigSchema = z
     SEED_DEMO_DATA: boolean
       .default(true)
       .describe('On a database with no customers, load the demo customers and print a demo token at start'),
+    CSV_FORMULA_GUARD: boolean
+      .default(true)
+      .describe("Prefix CSV text cells a spreadsheet would run as a formula (=, +, -, @, tab, CR) with '; the importer removes it"),
   })
   .superRefine((c, ctx) => {
     // zod 4 runs this even when a field failed; only compare two valid sizes.

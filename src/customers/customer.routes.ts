@@ -10,14 +10,15 @@ import { createTokenStore } from '../auth/token-store.js';
 import { createTokenAuthentication } from '../rest/authentication.js';
 import { createPageNumberPagination } from '../rest/pagination.js';
 import { createMetadata } from '../rest/metadata.js';
-import { renderers } from '../rest/renderers/index.js';
+import { createRenderers } from '../rest/renderers/index.js';
 import { registerListView } from '../rest/list-view.js';
 
 export interface CustomerRoutesOptions {
-  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE'>;
+  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD'>;
 }
 
 const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, { config }) => {
+  const renderers = createRenderers({ csvFormulaGuard: config.CSV_FORMULA_GUARD });
   registerListView(scope, {
     path: '/list-simple/',
     resource: customerResource,
@@ -31,6 +32,7 @@ const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, 
       pageSizeQueryParam: 'limit',
     }),
     metadata: createMetadata(customerResource, { renders: renderers.map((r) => r.mediaType) }),
+    downloadName: 'customers',
   });
 };
 

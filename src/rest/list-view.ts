@@ -3,14 +3,16 @@
  * (`views.py` `APIView.dispatch`/`initial`). The order of checks is the
  * original's and is written once, in `initial()`: negotiate (404/406), then
  * authenticate (401), then the method (405); the GET handler then filters
- * (400), paginates (404) and renders.
+ * (400), paginates (404) and renders. Ours: the file formats carry the
+ * page's count and links in headers.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import type { TokenAuthentication, AuthUser } from './authentication.js';
 import type { PageNumberPagination } from './pagination.js';
 import type { Metadata } from './metadata.js';
-import { contentTypeOf, type Renderer, type RenderContext } from './renderers/index.js';
+import { responseContentType, type Renderer, type RenderContext } from './renderers/index.js';
+import type { PageEnvelope } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
 import { MethodNotAllowed, NotAuthenticated } from './exceptions.js';
 import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
@@ -29,6 +31,8 @@ export interface ListViewOptions {
   authentication: TokenAuthentication<AuthUser>;
   pagination: PageNumberPagination;
   metadata: Metadata;
+  /** Names downloads (`customers.csv`) and spreadsheet sheets; defaults to the resource name. */
+  downloadName?: string;
 }
 
 export const ALLOWED_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
@@ -46,6 +50,7 @@ export interface Initialised {
 
 export function registerListView(scope: FastifyInstance, view: ListViewOptions): void {
   const { path, resource, repository, renderers, authentication, pagination, metadata } = view;
+  const downloadName = view.downloadName ?? resource.name;
   const fullPath = `${scope.prefix}${path}`;
   const metadataBody = Buffer.from(metadata.json);
 
@@ -78,6 +83,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   async function list(request: FastifyRequest, reply: FastifyReply) {
     const { renderer, ctx, query, rawQuery } = await initial(request);
     const { conditions, ordering } = resource.parseQuery(query);
+    const renderCtx: RenderContext = { ...ctx, fields: resource.fields, title: downloadName };
     const pageSize = pagination.getPageSize(query);
     const count = await repository.count(conditions);
     const page = pagination.getPage(query, count, pageSize);
@@ -86,8 +92,20 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       { scheme: request.protocol, host: request.host || 'localhost', path: fullPath, rawQuery },
       page,
     );
-    const body = renderer.render({ count, next, previous, results }, ctx);
-    return reply.type(contentTypeOf(renderer)).send(typeof body === 'string' ? Buffer.from(body) : body);
+    const body = await renderer.render({ count, next, previous, results }, renderCtx);
+    return finalize(reply, renderer, renderCtx, { count, next, previous }).send(typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  /** Content-Type, and for file formats (ours) the attachment name and the envelope as headers. */
+  function finalize(reply: FastifyReply, renderer: Renderer, ctx: RenderContext, { count, next, previous }: PageEnvelope): FastifyReply {
+    reply.type(responseContentType(renderer, ctx.mediaType));
+    if (!renderer.download) return reply;
+    reply.header('content-disposition', `attachment; filename="${downloadName}.${renderer.download.extension}"`);
+    reply.header('x-total-count', String(count));
+    // RFC 8288: the same URLs the JSON body would carry in `next` and `previous`.
+    const links = [next && `<${next}>; rel="next"`, previous && `<${previous}>; rel="prev"`].filter(Boolean);
+    if (links.length > 0) reply.header('link', links.join(', '));
+    return reply;
   }
 
   async function options(request: FastifyRequest, reply: FastifyReply) {

@@ -2,8 +2,15 @@
  * The renderer interface and the ordered list content negotiation chooses from.
  * Port of DRF `renderers.py` `BaseRenderer` and of `APIView.renderer_classes`.
  */
+import type { Readable } from 'node:stream';
 import type { Negotiable } from '../negotiation.js';
-import { jsonRenderer } from './json.js';
+import type { CompiledField } from '../declaration.js';
+import { jsonRenderer, type PageEnvelope } from './json.js';
+import { createCsvRenderer } from './csv.js';
+import { xlsxRenderer } from './xlsx.js';
+
+/** One result row: field name → value, keys in output order. */
+export type Row = Readonly<Record<string, unknown>>;
 
 /** What a renderer learns from negotiation: the accepted media type and its parameters. */
 export interface RenderContext {
@@ -11,6 +18,10 @@ export interface RenderContext {
   mediaType: string;
   /** Its parameters, names lower-cased (e.g. `{ indent: '2' }`). */
   params: Readonly<Record<string, string>>;
+  /** Columns of the tabular formats, in output order: the declaration's fields. */
+  fields?: readonly CompiledField[];
+  /** What the rows are called (`customers`): the download's file name and the sheet's name. */
+  title?: string;
 }
 
 export interface Renderer extends Negotiable {
@@ -20,7 +31,17 @@ export interface Renderer extends Negotiable {
   /** Appended to Content-Type when set; null for JSON, which has no charset parameter (RFC 4627). */
   readonly charset: string | null;
   readonly alsoAccepts?: readonly string[];
-  render(data: unknown, ctx: RenderContext): Buffer | string;
+  render(data: unknown, ctx: RenderContext): Buffer | string | Promise<Buffer | string>;
+  /**
+   * Ours (`limit=all`): the envelope and every batch of `rows` as bytes. The stream pulls the next
+   * batch only when the client has taken the last one, and destroying it ends the iteration.
+   */
+  stream?(envelope: PageEnvelope, rows: AsyncIterable<readonly Row[]>, ctx: RenderContext): Readable;
+  /**
+   * Set for file formats (ours): the response is an attachment `<title>.<extension>`, and since
+   * its body has no room for the page envelope, count and links travel in headers.
+   */
+  readonly download?: { readonly extension: string };
 }
 
 /** Content-Type as DRF's `Response.rendered_content` builds it from the renderer, not the Accept. */
@@ -28,5 +49,23 @@ export function contentTypeOf(renderer: Pick<Renderer, 'mediaType' | 'charset'>)
   return renderer.charset ? `${renderer.mediaType}; charset=${renderer.charset}` : renderer.mediaType;
 }
 
+/**
+ * Ours: a renderer chosen through one of its `alsoAccepts` types answers with that type when the
+ * client named it (`…spreadsheetml.sheet`); otherwise, as in DRF, with its own.
+ */
+export function responseContentType(renderer: Renderer, acceptedMediaType: string): string {
+  const accepted = acceptedMediaType.split(';')[0]!.trim().toLowerCase();
+  return renderer.alsoAccepts?.find((type) => type.toLowerCase() === accepted) ?? contentTypeOf(renderer);
+}
+
+export interface RendererOptions {
+  /** Neutralise formulas in CSV text cells (config CSV_FORMULA_GUARD); default true. */
+  csvFormulaGuard?: boolean;
+}
+
 /** In preference order: the first is chosen for `*\/*` and shown first in OPTIONS `renders`. */
-export const renderers: readonly Renderer[] = [jsonRenderer];
+export function createRenderers(options: RendererOptions = {}): readonly Renderer[] {
+  return [jsonRenderer, createCsvRenderer({ formulaGuard: options.csvFormulaGuard ?? true }), xlsxRenderer];
+}
+
+export const renderers: readonly Renderer[] = createRenderers();

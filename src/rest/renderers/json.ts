@@ -2,7 +2,8 @@
  * Port of DRF `JSONRenderer` (`renderers.py`, 3.14): `json.dumps(ensure_ascii=False)` with compact
  * separators, or `indent=N` from the accepted media type, with U+2028/U+2029 escaped.
  */
-import type { RenderContext, Renderer } from './index.js';
+import { Readable } from 'node:stream';
+import type { RenderContext, Renderer, Row } from './index.js';
 
 /** The page envelope of `PageNumberPagination.get_paginated_response`, minus its rows. */
 export interface PageEnvelope {
@@ -57,9 +58,48 @@ export function renderPageJson(page: PageEnvelope, rowsJson: readonly string[], 
 
 const pickEnvelope = ({ count, next, previous }: PageEnvelope): PageEnvelope => ({ count, next, previous });
 
+/**
+ * Ours (`limit=all`): the same document as renderJson({...envelope, results}), compact or
+ * indented, written as the envelope's head and then one chunk per batch of rows.
+ */
+async function* pageJsonChunks(
+  envelope: PageEnvelope,
+  batches: AsyncIterable<readonly Row[]>,
+  ctx?: RenderContext,
+): AsyncGenerator<Buffer> {
+  const indent = getIndent(ctx);
+  // The head is the envelope's own rendering with its closing brace taken off.
+  const head = renderJson(pickEnvelope(envelope), ctx);
+  let first = true;
+  if (indent === null) {
+    yield Buffer.from(`${head.slice(0, -1)},"results":[`);
+    for await (const batch of batches) {
+      if (batch.length === 0) continue;
+      const rows = batch.map((row) => JSON.stringify(row)).join(',');
+      yield Buffer.from(escapeLineSeparators(first ? rows : `,${rows}`));
+      first = false;
+    }
+    yield Buffer.from(']}');
+    return;
+  }
+  // json.dumps layout: each row two levels deep (strings hold no raw newline to trip the re-indent).
+  const keyPad = ' '.repeat(indent);
+  const rowPad = ' '.repeat(2 * indent);
+  yield Buffer.from(`${head.slice(0, -2)},\n${keyPad}"results": [`);
+  for await (const batch of batches) {
+    if (batch.length === 0) continue;
+    const rows = batch.map((row) => rowPad + JSON.stringify(row, null, indent).replaceAll('\n', `\n${rowPad}`)).join(',\n');
+    yield Buffer.from(escapeLineSeparators(`${first ? '\n' : ',\n'}${rows}`));
+    first = false;
+  }
+  yield Buffer.from(first ? ']\n}' : `\n${keyPad}]\n}`);
+}
+
 export const jsonRenderer: Renderer = {
   mediaType: 'application/json',
   format: 'json',
   charset: null,
   render: (data, ctx) => renderJson(data, ctx),
+  // One batch buffered ahead at most: the next is fetched when the socket has taken this one.
+  stream: (envelope, rows, ctx) => Readable.from(pageJsonChunks(envelope, rows, ctx), { highWaterMark: 1 }),
 };

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { jsonRenderer, renderJson, type PageEnvelope } from '../../src/rest/renderers/json.js';
+import type { RenderContext, Row } from '../../src/rest/renderers/index.js';
+import { collect } from '../../src/rest/renderers/tabular.js';
+
+const accepted = (indent?: string): RenderContext =>
+  indent === undefined
+    ? { mediaType: 'application/json', params: {} }
+    : { mediaType: `application/json; indent=${indent}`, params: { indent } };
+
+async function* batchesOf(batches: Row[][]) {
+  for (const batch of batches) yield batch;
+}
+
+const rows: Row[] = [
+  { id: 1, name: 'İpek 😀', nested: null, tags: [] },
+  { id: 2, name: 'line\u2028sep\u2029para "quoted"\n', nested: { a: [1, 2] }, tags: ['x'] },
+  { id: 3, name: '', nested: {}, tags: [{}] },
+];
+const envelope: PageEnvelope = { count: 3, next: null, previous: null };
+
+describe('JSON renderer: streaming limit=all', () => {
+  it.each([undefined, '0', '1', '2', '4', '8', '12', 'x'])(
+    'writes exactly what renderJson writes for the whole page (indent=%s)',
+    async (indent) => {
+      for (const batches of [[], [[]], [rows.slice(0, 1)], [[], rows.slice(0, 2), [], rows.slice(2)], [rows]]) {
+        const all = batches.flat();
+        const head = { ...envelope, count: all.length };
+        const streamed = await collect(jsonRenderer.stream!(head, batchesOf(batches), accepted(indent)));
+        expect(streamed.toString('utf8')).toBe(renderJson({ ...head, results: all }, accepted(indent)));
+      }
+    },
+  );
+
+  it('writes the envelope as {"count":N,"next":null,"previous":null,"results":[...]}', async () => {
+    const streamed = await collect(jsonRenderer.stream!(envelope, batchesOf([[{ id: 1 }], [{ id: 2 }, { id: 3 }]]), accepted()));
+    expect(streamed.toString('utf8')).toBe('{"count":3,"next":null,"previous":null,"results":[{"id":1},{"id":2},{"id":3}]}');
+  });
+
+  it('reads the next batch only when the last one has been taken', async () => {
+    let pulled = 0;
+    async function* many() {
+      for (let b = 0; b < 50; b++) {
+        pulled += 1;
+        yield rows;
+      }
+    }
+    const stream = jsonRenderer.stream!(envelope, many(), accepted());
+    await stream[Symbol.asyncIterator]().next();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(pulled).toBeLessThanOrEqual(3);
+    stream.destroy();
+  });
+});

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import ExcelJS from 'exceljs';
+import { describe, expect, it } from 'vitest';
+import { datetime, defineResource, integer, string } from '../../src/rest/declaration.js';
+import { renderers, responseContentType, type RenderContext, type Row } from '../../src/rest/renderers/index.js';
+import { createXlsxRenderer, excelDate, xlsxRenderer, xmlSafe } from '../../src/rest/renderers/xlsx.js';
+import { collect } from '../../src/rest/renderers/tabular.js';
+import { customerResource } from '../../src/customers/customer.resource.js';
+
+const ctx: RenderContext = { mediaType: 'application/xls', params: {}, fields: customerResource.fields, title: 'customers' };
+const page = (results: readonly Row[]) => ({ count: results.length, next: null, previous: null, results });
+const HEADER = ['id', 'created_date', 'modified_date', 'omnitron_id', 'email', 'first_name', 'last_name', 'phone_number', 'erp_code', 'channel'];
+
+async function workbookOf(body: Buffer | string): Promise<ExcelJS.Workbook> {
+  const workbook = new ExcelJS.Workbook();
+  // exceljs declares its own Buffer type, which today's @types/node Buffer does not satisfy.
+  await workbook.xlsx.load(body as unknown as ArrayBuffer);
+  return workbook;
+}
+
+/** Every cell of a sheet as [value, type], rows from 1, columns from 1. */
+function cellsOf(sheet: ExcelJS.Worksheet): Array<Array<[unknown, ExcelJS.ValueType]>> {
+  const rows: Array<Array<[unknown, ExcelJS.ValueType]>> = [];
+  sheet.eachRow({ includeEmpty: true }, (row, n) => {
+    rows[n - 1] = HEADER.map((_, i) => {
+      const cell = row.getCell(i + 1);
+      return [cell.value, cell.type];
+    });
+  });
+  return rows;
+}
+
+const customers: Row[] = [
+  { id: 1, created_date: '2023-10-06T08:42:53.427023Z', modified_date: '2023-10-06T08:42:53.427950Z', omnitron_id: 55, email: 'ali.test@akinon.com', first_name: 'İpek', last_name: 'Tuğçe Şahin ığüşöç', phone_number: '+905551112233', erp_code: null, channel: 1 },
+  { id: 14, created_date: '2021-05-26T19:20:20Z', modified_date: '2022-08-16T04:19:26.719845Z', omnitron_id: -2147483648, email: 'formula@example.com', first_name: '=SUM(A1:A2)', last_name: '=HYPERLINK("http://example.com")', phone_number: '@cmd', erp_code: 'Emoji 🎉 😀', channel: null },
+];
+
+describe('XLSX renderer: a page read back with exceljs', () => {
+  it('has one sheet "customers": bold frozen header, autofilter, typed cells in every column', async () => {
+    const workbook = await workbookOf(await xlsxRenderer.render(page(customers), ctx));
+    expect(workbook.worksheets.map((s) => s.name)).toEqual(['customers']);
+    const sheet = workbook.getWorksheet('customers')!;
+    expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
+    expect(sheet.autoFilter).toBe('A1:J3');
+    expect(sheet.getRow(1).getCell(1).font).toMatchObject({ bold: true });
+
+    const S = ExcelJS.ValueType.String, N = ExcelJS.ValueType.Number, D = ExcelJS.ValueType.Date, E = ExcelJS.ValueType.Null;
+    expect(cellsOf(sheet)).toEqual([
+      HEADER.map((name) => [name, S]),
+      [[1, N], [new Date('2023-10-06T08:42:53.427Z'), D], [new Date('2023-10-06T08:42:53.427Z'), D], [55, N],
+        ['ali.test@akinon.com', S], ['İpek', S], ['Tuğçe Şahin ığüşöç', S], ['+905551112233', S], [null, E], [1, N]],
+      [[14, N], [new Date('2021-05-26T19:20:20.000Z'), D], [new Date('2022-08-16T04:19:26.719Z'), D], [-2147483648, N],
+        ['formula@example.com', S], ['=SUM(A1:A2)', S], ['=HYPERLINK("http://example.com")', S], ['@cmd', S],
+        ['Emoji 🎉 😀', S], [null, E]],
+    ]);
+    expect(sheet.getCell('B2').numFmt).toBe('yyyy-mm-dd hh:mm:ss.000');
+  });
+
+  it('never writes a formula: a text starting with = is a text cell', async () => {
+    const workbook = await workbookOf(await xlsxRenderer.render(page(customers), ctx));
+    const cell = workbook.getWorksheet('customers')!.getCell('F3');
+    expect(cell.type).toBe(ExcelJS.ValueType.String);
+    expect(cell.formula).toBeUndefined();
+  });
+
+  it('sizes columns from the header and the data, within 8–50 characters', async () => {
+    const long = { ...customers[0]!, email: `${'x'.repeat(80)}@example.com` };
+    const sheet = (await workbookOf(await xlsxRenderer.render(page([long]), ctx))).getWorksheet('customers')!;
+    expect(sheet.getColumn(2).width).toBe(25);
+    expect(sheet.getColumn(5).width).toBe(50);
+    expect(sheet.getColumn(6).width).toBe(12);
+  });
+
+  it('writes the header row alone for an empty page', async () => {
+    const sheet = (await workbookOf(await xlsxRenderer.render(page([]), ctx))).getWorksheet('customers')!;
+    expect(cellsOf(sheet).map((row) => row.map(([value]) => value))).toEqual([HEADER]);
+    expect(sheet.autoFilter).toBe('A1:J1');
+  });
+
+  it('replaces characters XML cannot carry with U+FFFD instead of failing', async () => {
+    const bad = { ...customers[0]!, first_name: 'Bell\u0007 NUL\u0000 esc\u001b', last_name: 'non\uFFFEchar\uFFFF', erp_code: 'tab\tand\nline' };
+    const sheet = (await workbookOf(await xlsxRenderer.render(page([bad]), ctx))).getWorksheet('customers')!;
+    expect(sheet.getCell('F2').value).toBe('Bell\uFFFD NUL\uFFFD esc\uFFFD');
+    expect(sheet.getCell('G2').value).toBe('non\uFFFDchar\uFFFD');
+    expect(sheet.getCell('I2').value).toBe('tab\tand\nline');
+  });
+});
+
+describe('XLSX renderer helpers', () => {
+  it('xmlSafe keeps tab, LF, CR and every other character, surrogate pairs included', () => {
+    expect(xmlSafe('a\tb\nc\rd 😀 İ')).toBe('a\tb\nc\rd 😀 İ');
+    expect(xmlSafe('\u0001\u0008\u000b\u000c\u000e\u001f\u007f\ud800x\udfff')).toBe(`${'\uFFFD'.repeat(8)}x\uFFFD`);
+  });
+
+  it('excelDate truncates microseconds to milliseconds, in UTC', () => {
+    expect(excelDate('2023-10-06T08:42:53.427923Z')).toEqual(new Date('2023-10-06T08:42:53.427Z'));
+    expect(excelDate('2021-05-26T19:20:20Z')).toEqual(new Date('2021-05-26T19:20:20.000Z'));
+    expect(excelDate('0099-01-01T00:00:00Z')).toEqual(new Date('0099-01-01T00:00:00.000Z'));
+  });
+});
+
+describe('XLSX renderer: streaming (limit=all)', () => {
+  const things = defineResource({
+    name: 'things', table: 'thing', defaultOrdering: ['id'], filters: [],
+    fields: { id: integer(), name: string(), at: datetime() },
+  });
+  const thingsCtx: RenderContext = { mediaType: 'application/xls', params: {}, fields: things.fields, title: 'things' };
+  const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: from + i, name: `n${from + i}`, at: null }));
+  // Incompressible text, so that the archive's buffers (about 1 MB) hold few rows.
+  const noisyRows = (from: number, n: number) => rows(from, n).map((row) => ({ ...row, name: randomBytes(24).toString('base64') }));
+
+  it('continues on "<title> (2)" when a sheet reaches the row limit, each sheet with its header', async () => {
+    async function* batches() {
+      yield rows(1, 3);
+      yield rows(4, 2);
+    }
+    const renderer = createXlsxRenderer({ sheetRowLimit: 3 });
+    const workbook = await workbookOf(await collect(renderer.stream!({ count: 5, next: null, previous: null }, batches(), thingsCtx)));
+    expect(workbook.worksheets.map((s) => [s.name, s.rowCount, s.autoFilter])).toEqual([
+      ['things', 3, 'A1:C3'], ['things (2)', 3, 'A1:C3'], ['things (3)', 2, 'A1:C2'],
+    ]);
+    const ids = workbook.worksheets.flatMap((s) => s.getColumn(1).values.slice(2));
+    expect(ids).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('stops reading batches while nobody reads the file', async () => {
+    let pulled = 0;
+    async function* many() {
+      for (let b = 0; b < 60; b++) {
+        pulled += 1;
+        yield noisyRows(b * 2000, 2000);
+      }
+    }
+    const stream = xlsxRenderer.stream!({ count: 0, next: null, previous: null }, many(), thingsCtx);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // A few batches fill the archive's buffers; without backpressure all 60 are read at once.
+    expect(pulled).toBeLessThanOrEqual(20);
+    const pausedAt = pulled;
+    const workbook = await workbookOf(await collect(stream));
+    expect(pausedAt).toBeLessThan(pulled);
+    expect(workbook.getWorksheet('things')!.rowCount).toBe(60 * 2000 + 1);
+  });
+
+  it('stops reading batches when destroyed', async () => {
+    let finished = false;
+    async function* endless() {
+      try {
+        for (let b = 0; ; b++) yield rows(b * 100, 100);
+      } finally {
+        finished = true;
+      }
+    }
+    const stream = xlsxRenderer.stream!({ count: 0, next: null, previous: null }, endless(), thingsCtx);
+    await stream[Symbol.asyncIterator]().next();
+    stream.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(finished).toBe(true);
+  });
+});
+
+describe('XLSX renderer declaration', () => {
+  it('serves application/xls for format=xls, also selected by the .xlsx media type, as customers.xlsx', () => {
+    expect(renderers[2]).toBe(xlsxRenderer);
+    expect(xlsxRenderer).toMatchObject({ mediaType: 'application/xls', format: 'xls', charset: null, download: { extension: 'xlsx' } });
+    const openxml = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+    expect(xlsxRenderer.alsoAccepts).toEqual([openxml]);
+    expect(responseContentType(xlsxRenderer, 'application/xls')).toBe('application/xls');
+    expect(responseContentType(xlsxRenderer, `${openxml}; q=0.9`)).toBe(openxml);
+  });
+});

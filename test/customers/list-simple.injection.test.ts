@@ -59,3 +59,20 @@ describe('GET /list-simple/ treats SQL in every parameter as a plain value', () 
     expect((await get({})).json()).toMatchObject({ count: 109 });
   });
 });
+
+describe('GET /list-simple/ values outside a column\'s range (ours: never a 500)', () => {
+  it.each([
+    ['id__gt', '99999999999999999999', 0],
+    ['id__lt', '99999999999999999999', 109],
+    ['id__gte', '-1e40', 109],
+    ['id__lte', '-99999999999999999999.5', 0],
+    ['channel_id', '1e30', 0],
+    ['id__gt', '1e999999999', 0],
+    ['modified_date__gte', '9999-12-31T23:59:59.999999-15:59', 0],
+    ['modified_date__lt', '0001-01-01T00:00:00+15:59', 0],
+  ])('%s=%s matches what arithmetic says', async (name, value, count) => {
+    const res = await get({ [name]: value });
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as { count: number }).count).toBe(count);
+  });
+});

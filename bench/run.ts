@@ -73,17 +73,22 @@ function startFloor(db: BenchDatabase): Promise<Started> {
  * that other work on a shared machine hits both alike; each target's best round is its result
  * (interference only ever slows a round down), every round's req/s is kept.
  */
-async function measure(targets: readonly Started[], scenario: Scenario, token: string): Promise<Measured[]> {
-  const headers = { authorization: `Token ${token}` };
+interface Target {
+  process: Started;
+  token: string;
+}
+
+async function measure(targets: readonly Target[], scenario: Scenario): Promise<Measured[]> {
+  const headers = (t: Target) => ({ authorization: `Token ${t.token}` });
   const connections = scenario.connections ?? settings.connections;
-  const url = (t: Started) => `${t.baseUrl}${LIST_PATH}${scenario.query ? `?${scenario.query}` : ''}`;
-  if (settings.warmupS > 0) for (const t of targets) await runAutocannon(url(t), headers, connections, settings.warmupS);
+  const url = (t: Target) => `${t.process.baseUrl}${LIST_PATH}${scenario.query ? `?${scenario.query}` : ''}`;
+  if (settings.warmupS > 0) for (const t of targets) await runAutocannon(url(t), headers(t), connections, settings.warmupS);
   const rounds: Measured[][] = targets.map(() => []);
   for (let round = 0; round < settings.rounds; round++) {
     for (const [i, t] of targets.entries()) {
       const loadAvg1m = loadavg()[0]!;
       const seconds = settings.durationS / settings.rounds;
-      const { result, peakRssMb } = await withPeakRss(t.pid, () => runAutocannon(url(t), headers, connections, seconds));
+      const { result, peakRssMb } = await withPeakRss(t.process.pid, () => runAutocannon(url(t), headers(t), connections, seconds));
       rounds[i]!.push({ ...result, peakRssMb, loadAvg1m, roundsRps: [] });
     }
   }
@@ -142,6 +147,8 @@ async function main(): Promise<void> {
     readyMs.push(service.readyMs);
     log(`service ready in ${readyMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
     const floor = await startFloor(large);
+    // Page 1 on the small dataset runs in the same alternation as on the large one, for a fair ratio.
+    const smallService = await startService(small, 'small');
     const results: ScenarioResult[] = [];
     let bodyChecks;
     try {
@@ -156,8 +163,12 @@ async function main(): Promise<void> {
         }
         log(`${scenario.id}: ${scenario.title}`);
         if (scenario.kind === 'requests') {
-          const [s, f] = await measure(scenario.floor ? [service, floor] : [service], scenario, large.token);
-          results.push({ scenario, dataset: large.rows, available: true, service: s!, floor: f ?? null });
+          const onLarge = { process: service, token: large.token };
+          const onFloor = { process: floor, token: large.token };
+          const onSmall = { process: smallService, token: small.token };
+          const [s, f, sm] = await measure([onLarge, ...(scenario.floor ? [onFloor] : []), ...(scenario.scaling ? [onSmall] : [])], scenario);
+          results.push({ scenario, dataset: large.rows, available: true, service: s!, floor: scenario.floor ? f! : null });
+          if (scenario.scaling) results.push({ scenario, dataset: small.rows, available: true, service: (scenario.floor ? sm : f)! });
         } else {
           const s = await measureExport(service, scenario, large);
           const copies = await repeatFor(settings.durationS, !quick, () => copyOut(large.pool, exportStatement()));
@@ -170,18 +181,9 @@ async function main(): Promise<void> {
         }
       }
     } finally {
+      await smallService.stop();
       await floor.stop();
       await service.stop();
-    }
-
-    const page1 = scenarios.find((s) => s.scaling)!;
-    log(`${page1.id} on ${small.rows} customers`);
-    const smallService = await startService(small, 'small');
-    try {
-      const [s] = await measure([smallService], page1, small.token);
-      results.push({ scenario: page1, dataset: small.rows, available: true, service: s! });
-    } finally {
-      await smallService.stop();
     }
 
     const { rows: [pgVersion] } = await large.pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);

@@ -77,6 +77,9 @@ export const ConfigSchema = z
     CSV_FORMULA_GUARD: boolean
       .default(true)
       .describe("Prefix CSV text cells a spreadsheet would run as a formula (=, +, -, @, tab, CR) with '; the importer removes it"),
+    EXPORT_MAX_ROWS: integer(1, Number.MAX_SAFE_INTEGER)
+      .optional()
+      .describe('Most rows one limit=all export may return (400 when more match); unset = no limit'),
   })
   .superRefine((c, ctx) => {
     // zod 4 runs this even when a field failed; only compare two valid sizes.

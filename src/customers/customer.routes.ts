@@ -14,7 +14,7 @@ import { createRenderers } from '../rest/renderers/index.js';
 import { registerListView } from '../rest/list-view.js';
 
 export interface CustomerRoutesOptions {
-  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD'>;
+  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS'>;
 }
 
 const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, { config }) => {
@@ -33,6 +33,7 @@ const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, 
     }),
     metadata: createMetadata(customerResource, { renders: renderers.map((r) => r.mediaType) }),
     downloadName: 'customers',
+    ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
   });
 };
 

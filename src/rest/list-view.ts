@@ -3,23 +3,31 @@
  * (`views.py` `APIView.dispatch`/`initial`). The order of checks is the
  * original's and is written once, in `initial()`: negotiate (404/406), then
  * authenticate (401), then the method (405); the GET handler then filters
- * (400), paginates (404) and renders. Ours: the file formats carry the
- * page's count and links in headers.
+ * (400), paginates (404) and renders. Ours: `limit=all` streams every
+ * matching row instead of a page, and the file formats carry the page's
+ * count and links in headers.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import type { TokenAuthentication, AuthUser } from './authentication.js';
 import type { PageNumberPagination } from './pagination.js';
 import type { Metadata } from './metadata.js';
-import { responseContentType, type Renderer, type RenderContext } from './renderers/index.js';
+import { responseContentType, type Renderer, type RenderContext, type Row } from './renderers/index.js';
 import type { PageEnvelope } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
-import { MethodNotAllowed, NotAuthenticated } from './exceptions.js';
+import { ApiError, MethodNotAllowed, NotAuthenticated } from './exceptions.js';
 import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
 
 export interface ListRepository {
   count(conditions: readonly Condition[]): Promise<number>;
   findPage(query: { conditions: readonly Condition[]; ordering: readonly OrderTerm[]; offset: number; limit: number }): Promise<Record<string, unknown>[]>;
+  /** Every matching row and their count, from one snapshot; without it `limit=all` is an ordinary bad limit. */
+  streamAll?(
+    conditions: readonly Condition[],
+    ordering: readonly OrderTerm[],
+    options: { signal?: AbortSignal },
+  ): Promise<AsyncIterable<Row[]> & { readonly count: number; close(): Promise<void> }>;
 }
 
 export interface ListViewOptions {
@@ -33,7 +41,12 @@ export interface ListViewOptions {
   metadata: Metadata;
   /** Names downloads (`customers.csv`) and spreadsheet sheets; defaults to the resource name. */
   downloadName?: string;
+  /** Most rows a `limit=all` export may return; none when unset. */
+  exportMaxRows?: number;
 }
+
+/** The page-size value that asks for every row in one response (ours). */
+export const EXPORT_ALL = 'all';
 
 export const ALLOWED_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
 
@@ -84,6 +97,9 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const { renderer, ctx, query, rawQuery } = await initial(request);
     const { conditions, ordering } = resource.parseQuery(query);
     const renderCtx: RenderContext = { ...ctx, fields: resource.fields, title: downloadName };
+    if (query.get(pagination.pageSizeQueryParam) === EXPORT_ALL && repository.streamAll && renderer.stream) {
+      return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering });
+    }
     const pageSize = pagination.getPageSize(query);
     const count = await repository.count(conditions);
     const page = pagination.getPage(query, count, pageSize);
@@ -94,6 +110,41 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     );
     const body = await renderer.render({ count, next, previous, results }, renderCtx);
     return finalize(reply, renderer, renderCtx, { count, next, previous }).send(typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  /**
+   * Ours: `limit=all` is the one page of every matching row (so `page` may be 1 or `last`), counted
+   * and then streamed from one snapshot with backpressure. Every check answers before the first byte.
+   */
+  async function exportAll(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { renderer, ctx, query, conditions, ordering }: {
+      renderer: Renderer; ctx: RenderContext; query: Map<string, string>;
+      conditions: readonly Condition[]; ordering: readonly OrderTerm[];
+    },
+  ) {
+    // The client going away stops the query and hands the connection back, whatever is in progress.
+    const gone = new AbortController();
+    reply.raw.once('close', () => gone.abort());
+    const rows = await repository.streamAll!(conditions, ordering, { signal: gone.signal });
+    const envelope: PageEnvelope = { count: rows.count, next: null, previous: null };
+    try {
+      pagination.getPage(query, rows.count, Math.max(rows.count, 1));
+      if (view.exportMaxRows !== undefined && rows.count > view.exportMaxRows) {
+        throw new ApiError(400, `This export would return ${rows.count} rows, more than the ${view.exportMaxRows} allowed. ` +
+          'Narrow it with filters, or fetch it in pages with limit and page.');
+      }
+    } catch (error) {
+      await rows.close();
+      throw error;
+    }
+    // HEAD: the headers of the export without running it.
+    if (request.method === 'HEAD') {
+      await rows.close();
+      return finalize(reply, renderer, ctx, envelope).send(Readable.from([]));
+    }
+    return finalize(reply, renderer, ctx, envelope).send(renderer.stream!(envelope, rows, ctx));
   }
 
   /** Content-Type, and for file formats (ours) the attachment name and the envelope as headers. */

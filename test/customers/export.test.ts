@@ -1,0 +1,320 @@
+/**
+ * `limit=all` (ours): every matching row in one response, streamed from one REPEATABLE READ
+ * snapshot in JSON, CSV and XLSX, with a row cap, client disconnects that free the connection,
+ * and memory that stays flat. Over real HTTP where the socket matters.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import ExcelJS from 'exceljs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestPool } from '../helpers/database.js';
+import { renderJson } from '../../src/rest/renderers/json.js';
+
+const URL_PATH = '/api/v1/oms/customers/list-simple/';
+const ROWS = 4500;
+
+/** `count` customers from `first` on, set-based: microsecond timestamps, quotes, commas, NULLs, two channels. */
+async function insertSynthetic(pool: pg.Pool, first: number, count: number, channel?: number): Promise<void> {
+  await pool.query(`INSERT INTO channel (id, name) VALUES (1, 'One'), (2, 'Two'), (3, 'Three'), (4, 'Four') ON CONFLICT (id) DO NOTHING`);
+  await pool.query(
+    `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
+     SELECT g, timestamptz '2020-01-01 00:00:00Z' + g * interval '1.000123 second',
+            timestamptz '2021-01-01 00:00:00Z' + (g % 977) * interval '1 minute',
+            g, 'customer' || g || '@example.com', 'İpek "' || g || '"',
+            CASE WHEN g % 3 = 0 THEN 'Şahin, Jr.' WHEN g % 7 = 0 THEN '=cmd|x' ELSE 'Test' END,
+            CASE WHEN g % 5 = 0 THEN NULL ELSE '+90 555 ' || g END,
+            CASE WHEN g % 4 = 0 THEN 'ERP-' || g END, COALESCE($3, 1 + g % 2)
+     FROM generate_series($1::int, $2::int) AS g`,
+    [first, first + count - 1, channel ?? null],
+  );
+}
+
+const auth = (app: TestApp) => ({ authorization: `Token ${app.token}`, host: 'oms.example.com' });
+const request = (app: TestApp, query: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') =>
+  app.app.inject({ method, url: `${URL_PATH}${query}`, headers: { ...auth(app), ...headers } });
+const get = (query: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') => request(t, query, headers, method);
+
+/** Resolves once every pooled connection is back and idle (or fails after `ms`). */
+async function poolSettles(pool: pg.Pool, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (pool.idleCount !== pool.totalCount || pool.waitingCount > 0) {
+    if (Date.now() > until) throw new Error(`pool busy: total ${pool.totalCount}, idle ${pool.idleCount}, waiting ${pool.waitingCount}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+let t: TestApp;
+let baseUrl: string;
+
+/** The app listening on a loopback port (once), as a base URL for http.get. */
+const urls = new Map<TestApp, string>();
+async function listen(app: TestApp): Promise<string> {
+  await app.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}${URL_PATH}`;
+  urls.set(app, url);
+  return url;
+}
+const urlOf = (app: TestApp) => urls.get(app)!;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  await insertSynthetic(t.db.pool, 1, ROWS);
+  baseUrl = await listen(t);
+}, 120_000);
+afterAll(async () => t?.close());
+
+/** Starts a download; `onFirstChunk` decides what happens next. Resolves with the bytes received. */
+function download(query: string, onFirstChunk: (res: http.IncomingMessage) => void | Promise<void> = () => undefined, app = t) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; complete: boolean }>((resolve, reject) => {
+    const req = http.get(`${urlOf(app)}${query}`, { headers: auth(app) }, (res) => {
+      const chunks: Buffer[] = [];
+      let first = true;
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (first) {
+          first = false;
+          void Promise.resolve(onFirstChunk(res)).catch(reject);
+        }
+      });
+      const done = () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete });
+      res.on('end', done);
+      res.on('close', done);
+    });
+    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+  });
+}
+
+/** All pages of `query` at limit=1000, as one JSON list or one CSV body. */
+async function pagesOf(query: string, accept: 'json' | 'csv') {
+  const parts: string[] = [];
+  const results: unknown[] = [];
+  for (let page = 1; ; page++) {
+    const res = await get(`?${query}&limit=1000&page=${page}`, accept === 'csv' ? { accept: 'text/csv' } : {});
+    expect(res.statusCode).toBe(200);
+    if (accept === 'json') results.push(...(res.json() as { results: unknown[] }).results);
+    else parts.push(page === 1 ? res.body : res.body.slice(res.body.indexOf('\r\n') + 2));
+    if (accept === 'json' ? !(res.json() as { next: string | null }).next : !res.headers.link?.includes('rel="next"')) break;
+  }
+  return { results, csv: parts.join('') };
+}
+
+describe('GET /list-simple/?limit=all returns every matching row (ours)', () => {
+  it.each(['sort=id', 'sort=-modified_date&channel_id=2', 'last_name=%C5%9Eahin%2C+Jr.&sort=modified_date'])(
+    'in JSON, as the pages would, in one envelope without links (%s)',
+    async (query) => {
+      const { results } = await pagesOf(query, 'json');
+      const res = await get(`?${query}&limit=all`);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json');
+      expect(res.headers['transfer-encoding']).toBe('chunked');
+      expect(res.body).toBe(renderJson({ count: results.length, next: null, previous: null, results }));
+    },
+  );
+
+  it('in JSON with indent=2, the same document pretty-printed', async () => {
+    const compact = await get('?limit=all&id__lte=2500');
+    const pretty = await get('?limit=all&id__lte=2500', { accept: 'application/json; indent=2' });
+    expect(pretty.body).toBe(JSON.stringify(JSON.parse(compact.body), null, 2));
+  });
+
+  it('in CSV, as the pages would, with X-Total-Count and no Link', async () => {
+    const { csv } = await pagesOf('sort=-id', 'csv');
+    const res = await get('?sort=-id&limit=all&format=csv');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-disposition']).toBe('attachment; filename="customers.csv"');
+    expect(res.headers['x-total-count']).toBe(String(ROWS));
+    expect(res.headers.link).toBeUndefined();
+    expect(res.body).toBe(csv);
+  });
+
+  it('in XLSX, every row in order', async () => {
+    const res = await get('?limit=all&format=xls&channel_id=1');
+    expect(res.headers['x-total-count']).toBe(String(ROWS / 2));
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(res.rawPayload as unknown as ArrayBuffer);
+    const sheet = workbook.getWorksheet('customers')!;
+    expect(sheet.rowCount).toBe(ROWS / 2 + 1);
+    expect(sheet.getColumn(1).values.slice(2)).toEqual(Array.from({ length: ROWS / 2 }, (_, i) => 2 * (i + 1)));
+    expect(sheet.autoFilter).toBe(`A1:J${ROWS / 2 + 1}`);
+  });
+
+  it('is one page: page=1 and page=last are it, page=2 is an invalid page; an empty result is an empty page', async () => {
+    expect((await get('?limit=all&page=1&id__lte=3')).json()).toMatchObject({ count: 3, next: null, previous: null });
+    expect((await get('?limit=all&page=last&id__lte=3')).statusCode).toBe(200);
+    const invalid = await get('?limit=all&page=2&format=csv');
+    expect([invalid.statusCode, invalid.body, invalid.headers['content-disposition']]).toEqual([404, '{"detail":"Invalid page."}', undefined]);
+    expect((await get('?limit=all&id__gt=999999')).body).toBe('{"count":0,"next":null,"previous":null,"results":[]}');
+    expect((await get('?limit=all&id__gt=999999&format=csv')).body).toBe(
+      'id,created_date,modified_date,omnitron_id,email,first_name,last_name,phone_number,erp_code,channel\r\n',
+    );
+  });
+
+  it('validates filters first: 400 before anything is read', async () => {
+    const res = await get('?limit=all&format=csv&id__gt=abc');
+    expect([res.statusCode, res.body]).toEqual([400, '{"id__gt":["Enter a number."]}']);
+    await poolSettles(t.db.pool);
+  });
+
+  it('treats any other spelling (ALL) as an invalid limit: the default page', async () => {
+    expect((await get('?limit=ALL')).json()).toMatchObject({ count: ROWS, previous: null });
+    expect(((await get('?limit=ALL')).json() as { results: unknown[] }).results).toHaveLength(10);
+  });
+
+  it('answers HEAD with the headers of the export and releases the connection', async () => {
+    const head = await get('?limit=all&format=csv', {}, 'HEAD');
+    expect([head.statusCode, head.body, head.headers['x-total-count']]).toEqual([200, '', String(ROWS)]);
+    await poolSettles(t.db.pool);
+  });
+});
+
+describe('GET /list-simple/?limit=all over HTTP', () => {
+  // Far more than the socket buffers hold, in channel 3, so that a paused client holds the export up.
+  const BIG = 80_000;
+  beforeAll(async () => insertSynthetic(t.db.pool, 200_001, BIG, 3), 120_000);
+  afterAll(async () => t.db.pool.query('DELETE FROM customer WHERE id > 200000'));
+
+  /** States of the app's other connections (real server only). */
+  async function appConnectionStates(): Promise<string[]> {
+    const { rows } = await t.db.pool.query<{ state: string }>(
+      `SELECT state FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'oms-customers'`,
+    );
+    return rows.map((r) => r.state);
+  }
+
+  it('a client that disconnects mid-export stops it and the connection returns to the pool', async () => {
+    for (const format of ['csv', 'json', 'xls']) {
+      let midExport: string[] = [];
+      const result = await download(`?limit=all&channel_id=3&format=${format}`, async (res) => {
+        res.pause();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        if (!t.database.embedded) midExport = await appConnectionStates();
+        res.destroy();
+      });
+      // Between two FETCHes the export's transaction is idle, during one it is active.
+      if (!t.database.embedded) expect(midExport.filter((state) => state !== 'idle'), format).toHaveLength(1);
+      expect(result.complete, format).toBe(false);
+      // Far less than the whole export (CSV alone is over 10 MB) reached the client.
+      expect(result.body.length, format).toBeLessThan(6_000_000);
+      await poolSettles(t.db.pool);
+      if (!t.database.embedded) expect((await appConnectionStates()).filter((state) => state !== 'idle'), format).toEqual([]);
+      // With the embedded database (one connection) this would wait forever if it had leaked.
+      expect((await get('?limit=1')).statusCode).toBe(200);
+    }
+  });
+
+  it('reads from one snapshot: rows written during the export neither appear nor go missing', async () => {
+    const writer = createTestPool(t.database, 2);
+    let writes: Promise<unknown> | undefined;
+    try {
+      const result = await download('?limit=all&format=csv&id__lt=200000', (res) => {
+        // Start writing once the export has begun, while the client holds the download back.
+        res.pause();
+        writes = (async () => {
+          await writer.query(`UPDATE customer SET email = 'changed@example.com' WHERE id = 2`);
+          await writer.query('DELETE FROM customer WHERE id BETWEEN 4000 AND 4009');
+          await insertSynthetic(writer, 100_001, 25);
+        })();
+        // The embedded database runs one transaction at a time: its writer waits for the export.
+        const resumeAfter = t.database.embedded ? Promise.resolve() : writes;
+        return resumeAfter.then(() => void res.resume());
+      });
+      await writes;
+      expect(result.complete).toBe(true);
+      const lines = result.body.toString('utf8').trimEnd().split('\r\n').slice(1);
+      expect(result.headers['x-total-count']).toBe(String(ROWS));
+      expect(lines).toHaveLength(ROWS);
+      expect(lines[1]).toContain(',customer2@example.com,');
+      expect(lines.some((line) => line.startsWith('4005,'))).toBe(true);
+      expect(lines.some((line) => line.startsWith('100001,'))).toBe(false);
+      // Afterwards the changes are there.
+      expect((await get('?limit=all&id__lt=200000')).json()).toMatchObject({ count: ROWS - 10 + 25 });
+    } finally {
+      await writes?.catch(() => undefined);
+      await writer.query('DELETE FROM customer WHERE id > 100000');
+      await writer.query(`UPDATE customer SET email = 'customer2@example.com' WHERE id = 2`);
+      await writer.end();
+      await insertSynthetic(t.db.pool, 4000, 10);
+    }
+  });
+});
+
+describe('GET /list-simple/?limit=all with EXPORT_MAX_ROWS and a short statement_timeout', () => {
+  let capped: TestApp;
+  beforeAll(async () => {
+    capped = await createTestApp({ config: { EXPORT_MAX_ROWS: 50_000, DB_STATEMENT_TIMEOUT_MS: 500 } });
+    // Loaded through a pool of its own: the app's would cancel the insert after 500 ms.
+    const setup = createTestPool(capped.database, 1);
+    await insertSynthetic(setup, 1, 60_000).finally(() => setup.end());
+    await listen(capped);
+  }, 120_000);
+  afterAll(async () => capped?.close());
+
+  it('answers 400 with a clear JSON detail before streaming, and frees the connection', async () => {
+    for (const format of ['json', 'csv', 'xls']) {
+      const res = await request(capped, `?limit=all&format=${format}`);
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['content-type']).toBe('application/json');
+      expect(res.headers['content-disposition']).toBeUndefined();
+      expect(res.json()).toEqual({
+        detail: 'This export would return 60000 rows, more than the 50000 allowed. Narrow it with filters, or fetch it in pages with limit and page.',
+      });
+      await poolSettles(capped.db.pool);
+    }
+  });
+
+  it('lets through an export within the cap, and pages as usual', async () => {
+    expect((await request(capped, '?limit=all&id__lte=50000')).json()).toMatchObject({ count: 50_000 });
+    expect((await request(capped, '?limit=1000')).json()).toMatchObject({ count: 60_000 });
+  });
+
+  // Each FETCH is its own statement: a client slower than statement_timeout still gets everything.
+  // (The embedded database does not enforce statement_timeout; there this only checks the download.)
+  it('serves a client that pauses for longer than statement_timeout', async () => {
+    const result = await download('?limit=all&id__lte=50000&format=csv', async (res) => {
+      res.pause();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      res.resume();
+    }, capped);
+    expect(result.complete).toBe(true);
+    expect(result.body.toString('utf8').trimEnd().split('\r\n')).toHaveLength(50_001);
+  });
+});
+
+describe('GET /list-simple/?limit=all memory', () => {
+  const MANY = 200_000;
+  beforeAll(async () => insertSynthetic(t.db.pool, 300_001, MANY, 4), 300_000);
+  afterAll(async () => t.db.pool.query('DELETE FROM customer WHERE id > 300000'));
+
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heapAfterGc = () => {
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+
+  // Generous bound: the rows alone are well over 200 MB as objects, 26 MB as CSV.
+  it.each(['csv', 'json'])('streams %s of 200,000 rows with the heap growing less than 50 MB', async (format) => {
+    const before = heapAfterGc();
+    let peak = before;
+    let bytes = 0;
+    let chunks = 0;
+    await new Promise<void>((resolve, reject) => {
+      http.get(`${baseUrl}?limit=all&channel_id=4&format=${format}`, { headers: auth(t) }, (res) => {
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (++chunks % 64 === 0) peak = Math.max(peak, heapAfterGc());
+        });
+        res.on('end', resolve);
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    expect(bytes).toBeGreaterThan(MANY * 100);
+    expect((peak - before) / 2 ** 20).toBeLessThan(50);
+    await poolSettles(t.db.pool);
+  }, 300_000);
+});

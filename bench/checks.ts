@@ -13,7 +13,11 @@ export interface BodyCheck {
   detail: string;
 }
 
-const MEDIA = { csv: 'text/csv', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' } as const;
+const MEDIA = {
+  csv: ['text/csv'],
+  // The original answers `application/xls`; the registered type of .xlsx is accepted too.
+  xlsx: ['application/xls', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+} as const;
 
 /** One JSON response of each scenario from both servers, compared byte for byte once hosts are equalised. */
 export async function compareBodies(service: Started, floor: Started, scenarios: readonly Scenario[], token: string): Promise<BodyCheck[]> {
@@ -55,7 +59,7 @@ export async function probe(service: Started, scenario: Scenario, token: string)
   const params = new URLSearchParams(scenario.query);
   params.set('id__lte', String(PROBE_ROWS));
   const res = await download(`${service.baseUrl}${LIST_PATH}?${params}`, { authorization: `Token ${token}` }, true);
-  if (res.status !== 200 || !res.contentType.startsWith(MEDIA[scenario.format])) return false;
+  if (res.status !== 200 || !MEDIA[scenario.format].some((type) => res.contentType.startsWith(type))) return false;
   if (params.get('limit') !== 'all') return true;
   return (await countRows(scenario.format, res.body!).catch(() => -1)) === PROBE_ROWS;
 }

@@ -165,6 +165,10 @@ Floor answered with the service's exact bytes: ${r.bodyChecks?.map((c) => `${c.s
 
 ## Full exports (service vs \`COPY (same query) TO STDOUT WITH CSV\`)
 
+Each export runs on a freshly started service (peak RSS is the export's, not what earlier
+scenarios left in the heap): one unmeasured export, then exports back to back until the
+scenario's time is up (at least one); rows/s is the median's.
+
 ${rows(['Scenario', 'rows', 'rows/s', 'MB/s', 'peak RSS', 'COPY rows/s', 'COPY MB/s', 'service/COPY'], exportRows)}
 
 ## Query plans (EXPLAIN ANALYZE on ${f0(r.settings.rows.large)} rows)

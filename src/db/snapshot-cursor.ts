@@ -2,8 +2,9 @@
  * Reading a whole result set in constant memory and from one consistent snapshot: a
  * REPEATABLE READ READ ONLY transaction on one pooled client that first counts, then reads the
  * rows through a server-side cursor (`DECLARE … CURSOR`, `FETCH n`) one batch at a time, only as
- * fast as they are consumed. The count and the rows come from the same snapshot, so rows written
- * meanwhile neither appear twice nor go missing, and the count is exactly the number of rows read.
+ * fast as they are consumed (the next batch is fetched while one is being written, no further).
+ * The count and the rows come from the same snapshot, so rows written meanwhile neither appear
+ * twice nor go missing, and the count is exactly the number of rows read.
  *
  * Each FETCH is a statement of its own, so statement_timeout bounds each batch and not the
  * whole download. (pg-cursor's portal is suspended between reads without a Sync, and the server
@@ -34,7 +35,7 @@ export interface RowBatches<R> extends AsyncIterable<R[]> {
   close(): Promise<void>;
 }
 
-export const DEFAULT_BATCH_SIZE = 2000;
+export const DEFAULT_BATCH_SIZE = 5000;
 
 const CURSOR = 'snapshot_rows';
 
@@ -87,12 +88,15 @@ export async function openSnapshotCursor<R>(
       if (closing) return;
       const declared = (inFlight = client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${select.text}`, [...select.values]));
       await declared;
-      const fetch = `FETCH ${Math.trunc(batchSize)} FROM ${CURSOR}`;
+      const fetch = () => (inFlight = client.query<R & pg.QueryResultRow>(`FETCH ${Math.trunc(batchSize)} FROM ${CURSOR}`));
+      let next = fetch();
       while (!closing) {
-        const fetched = (inFlight = client.query<R & pg.QueryResultRow>(fetch));
-        const { rows } = await fetched;
+        const { rows } = await next;
+        // A short batch is the last one; otherwise the next is fetched while this one is written.
         if (rows.length === 0) return;
+        if (rows.length === batchSize) next = fetch();
         yield rows.map(toRow);
+        if (rows.length < batchSize) return;
       }
     } finally {
       await close();

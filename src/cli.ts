@@ -5,21 +5,30 @@
  *   token:create <username>  create the user if needed; the new key is the last line of output
  *   token:revoke <key>       delete that token
  *   user:deactivate <username> / user:activate <username>
+ *   customers:import <file> [--dry-run]  load a CSV export or JSON Lines, all or nothing
  * They run against DATABASE_URL, or the embedded database in DATA_DIR (stop the
  * server first: an embedded database has one owner at a time).
  */
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, defaultConfig, loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { seedDemoData } from './db/seed.js';
 import { createTokenStore } from './auth/token-store.js';
+import { runImportCommand } from './db/import-customers.js';
+import { customerResource } from './customers/customer.resource.js';
 
 type Out = (line: string) => void;
 
-const USAGE = 'usage: cli <migrate | seed | token:create USERNAME | token:revoke KEY | user:deactivate USERNAME | user:activate USERNAME>';
+const USAGE = 'usage: cli <migrate | seed | token:create USERNAME | token:revoke KEY | user:deactivate USERNAME | user:activate USERNAME | customers:import FILE [--dry-run]>';
 
-export async function runCommand(db: Database, args: string[], out: Out, err: Out): Promise<number> {
+export async function runCommand(
+  db: Database,
+  args: string[],
+  out: Out,
+  err: Out,
+  config: Pick<Config, 'CSV_FORMULA_GUARD'> = defaultConfig(),
+): Promise<number> {
   const [command, arg] = args;
   const tokens = createTokenStore(db.prisma);
   switch (command) {
@@ -62,6 +71,8 @@ export async function runCommand(db: Database, args: string[], out: Out, err: Ou
       err(`no such user: ${arg}`);
       return 1;
     }
+    case 'customers:import':
+      return runImportCommand(db.pool, customerResource, args.slice(1), { out, err, restoreFormulas: config.CSV_FORMULA_GUARD });
   }
   err(USAGE);
   return 2;
@@ -80,7 +91,7 @@ async function main(): Promise<number> {
   }
   const db = await openDatabase(config);
   try {
-    return await runCommand(db, process.argv.slice(2), (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
+    return await runCommand(db, process.argv.slice(2), (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`), config);
   } finally {
     await db.close();
   }

@@ -9,7 +9,6 @@
  * They run against DATABASE_URL, or the embedded database in DATA_DIR (stop the
  * server first: an embedded database has one owner at a time).
  */
-import { pathToFileURL } from 'node:url';
 import { ConfigError, defaultConfig, loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -17,6 +16,7 @@ import { seedDemoData } from './db/seed.js';
 import { createTokenStore } from './auth/token-store.js';
 import { runImportCommand } from './db/import-customers.js';
 import { customerResource } from './customers/customer.resource.js';
+import { runMain } from './lib/run-main.js';
 
 type Out = (line: string) => void;
 
@@ -97,12 +97,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, main);

@@ -47,6 +47,8 @@ export async function runCommand(
     }
     case 'token:create': {
       if (!arg) break;
+      // A newcomer may mint a token before the first start: bring the schema up first.
+      await migrate(db.pool, { log: err });
       const key = await tokens.create(arg);
       out(`token created for ${arg} (shown once; only its hash is stored):`);
       out(key);

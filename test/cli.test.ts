@@ -26,6 +26,19 @@ async function run(...args: string[]) {
 }
 
 describe('cli', () => {
+  it('token:create on a database never migrated brings the schema up first', async () => {
+    const fresh = await createTestDatabase();
+    const freshDb = await openDatabase(defaultConfig({ DATABASE_URL: fresh.url, DB_POOL_MAX: 1 }));
+    try {
+      const out: string[] = [];
+      expect(await runCommand(freshDb, ['token:create', 'early'], (l) => out.push(l), () => undefined)).toBe(0);
+      expect(out.at(-1)).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      await freshDb.close();
+      await fresh.drop();
+    }
+  });
+
   it('migrate applies every migration once', async () => {
     const first = await run('migrate');
     expect(first.code).toBe(0);

@@ -50,16 +50,19 @@ async function countRows(format: 'csv' | 'xlsx', body: Buffer): Promise<number> 
 }
 
 /**
- * Whether the service serves this scenario's format (and `limit=all`), asked with a filter that
- * keeps the answer small: 200, the renderer's media type, and for `limit=all` more rows than a
- * default page (DRF would quietly fall back to 10 on a `limit` it does not understand).
+ * Why the service does not serve this scenario's format (and `limit=all`) yet, or null when it
+ * does, asked with a filter that keeps the answer small: 200, the renderer's media type, and for
+ * `limit=all` more rows than a default page (DRF quietly falls back to 10 on a `limit` it does
+ * not understand).
  */
-export async function probe(service: Started, scenario: Scenario, token: string): Promise<boolean> {
-  if (!scenario.format) return true;
+export async function probe(service: Started, scenario: Scenario, token: string): Promise<string | null> {
+  if (!scenario.format) return null;
   const params = new URLSearchParams(scenario.query);
   params.set('id__lte', String(PROBE_ROWS));
   const res = await download(`${service.baseUrl}${LIST_PATH}?${params}`, { authorization: `Token ${token}` }, true);
-  if (res.status !== 200 || !MEDIA[scenario.format].some((type) => res.contentType.startsWith(type))) return false;
-  if (params.get('limit') !== 'all') return true;
-  return (await countRows(scenario.format, res.body!).catch(() => -1)) === PROBE_ROWS;
+  if (res.status !== 200) return `HTTP ${res.status}: ${res.body!.toString('utf8').slice(0, 200)}`;
+  if (!MEDIA[scenario.format].some((type) => res.contentType.startsWith(type))) return `Content-Type ${res.contentType}`;
+  if (params.get('limit') !== 'all') return null;
+  const rows = await countRows(scenario.format, res.body!).catch((error: unknown) => String(error));
+  return rows === PROBE_ROWS ? null : `id__lte=${PROBE_ROWS} with limit=all gave ${rows} rows, not ${PROBE_ROWS}`;
 }

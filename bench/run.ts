@@ -5,7 +5,7 @@
  * process and writes bench/results/latest.json (quick: quick.json) and bench/RESULTS.md.
  * Exits non-zero only when the harness itself cannot run, never because of a number.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -156,10 +156,10 @@ async function main(): Promise<void> {
       bodyChecks = await compareBodies(service, floor, scenarios.filter((s) => s.floor && !s.format), large.token);
       for (const c of bodyChecks.filter((c) => !c.identical)) log(`floor body differs for ${c.scenario}: ${c.detail}`);
       for (const scenario of scenarios) {
-        const available = scenario.format ? await probe(service, scenario, large.token) : true;
-        if (!available) {
-          log(`${scenario.id}: not available (the service does not serve ${scenario.query} yet)`);
-          results.push({ scenario, dataset: large.rows, available: false });
+        const unavailable = await probe(service, scenario, large.token);
+        if (unavailable) {
+          log(`${scenario.id}: not available (the service does not serve ${scenario.query} yet: ${unavailable})`);
+          results.push({ scenario, dataset: large.rows, available: false, unavailable });
           continue;
         }
         log(`${scenario.id}: ${scenario.title}`);
@@ -195,8 +195,11 @@ async function main(): Promise<void> {
     }
 
     const { rows: [pgVersion] } = await large.pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    const commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : ''}`;
     const report: Results = {
       date: new Date().toISOString(),
+      commit,
       mode: settings.mode,
       machine: { loadAvg1m: { start: loadAtStart, end: loadavg()[0]! }, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, postgres: pgVersion!.v, platform: process.platform },
       settings: { ...settings, generatedSeconds: { large: large.generatedSeconds, small: small.generatedSeconds } },

@@ -30,7 +30,7 @@ export async function runCommand(
   config: Pick<Config, 'CSV_FORMULA_GUARD'> = defaultConfig(),
 ): Promise<number> {
   const [command, arg] = args;
-  const tokens = createTokenStore(db.prisma);
+  const tokens = createTokenStore(db);
   switch (command) {
     case 'migrate': {
       const { applied } = await migrate(db.pool, { log: err });

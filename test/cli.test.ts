@@ -62,7 +62,7 @@ describe('cli', () => {
     );
     const loaded = rows.map((r) => ({ ...r, created_date: toDrfTimestamp(r.created_date), modified_date: toDrfTimestamp(r.modified_date) }));
     expect(loaded).toEqual(demoCustomers);
-    expect((await createTokenStore(db.prisma).findByKey(token))?.username).toBe('demo');
+    expect((await createTokenStore(db).findByKey(token))?.username).toBe('demo');
   });
 
   it('token:create prints a 40-hex key alone on the last line and stores only its SHA-256', async () => {
@@ -76,15 +76,15 @@ describe('cli', () => {
     expect(rows).toEqual([{ key_hash: hashKey(key) }]);
     const { rows: leaked } = await db.pool.query(`SELECT 1 FROM api_token WHERE key_hash = $1`, [key]);
     expect(leaked).toEqual([]);
-    expect(await createTokenStore(db.prisma).findByKey(key)).toMatchObject({ username: 'alice', isActive: true });
+    expect(await createTokenStore(db).findByKey(key)).toMatchObject({ username: 'alice', isActive: true });
   });
 
   it('user:deactivate makes the token authenticate as an inactive user; token:revoke removes it', async () => {
     const key = (await run('token:create', 'bob')).out.at(-1)!;
     expect((await run('user:deactivate', 'bob')).code).toBe(0);
-    expect(await createTokenStore(db.prisma).findByKey(key)).toMatchObject({ isActive: false });
+    expect(await createTokenStore(db).findByKey(key)).toMatchObject({ isActive: false });
     expect((await run('token:revoke', key)).out).toEqual(['token revoked']);
-    expect(await createTokenStore(db.prisma).findByKey(key)).toBeNull();
+    expect(await createTokenStore(db).findByKey(key)).toBeNull();
     expect((await run('token:revoke', key)).code).toBe(1);
   });
 

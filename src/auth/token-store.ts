@@ -5,6 +5,7 @@
  * key never compares secrets byte by byte in application code.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 
 export interface TokenUser {
@@ -18,14 +19,17 @@ export const hashKey = (key: string): string => createHash('sha256').update(key,
 /** 160 random bits as 40 lower-case hex characters, as DRF's Token.generate_key(). */
 export const generateKey = (): string => randomBytes(20).toString('hex');
 
-export function createTokenStore(prisma: PrismaClient) {
+export function createTokenStore({ prisma, pool }: { prisma: PrismaClient; pool: pg.Pool }) {
   return {
+    /** On every request: one indexed join on the pool (through Prisma it was two statements and half the throughput). */
     async findByKey(key: string): Promise<TokenUser | null> {
-      const token = await prisma.apiToken.findUnique({
-        where: { keyHash: hashKey(key) },
-        select: { user: { select: { id: true, username: true, isActive: true } } },
-      });
-      return token ? { userId: token.user.id, username: token.user.username, isActive: token.user.isActive } : null;
+      const { rows } = await pool.query<TokenUser>(
+        `SELECT u.id AS "userId", u.username, u.is_active AS "isActive"
+           FROM api_token t JOIN api_user u ON u.id = t.user_id
+          WHERE t.key_hash = $1`,
+        [hashKey(key)],
+      );
+      return rows[0] ?? null;
     },
 
     /** Creates the user if needed (active) and returns a new key; the key is not retrievable later. */

@@ -24,7 +24,7 @@ const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, 
     resource: customerResource,
     repository: createCustomerRepository(scope.db.pool, customerResource),
     renderers,
-    authentication: createTokenAuthentication(createTokenStore(scope.db.prisma)),
+    authentication: createTokenAuthentication(createTokenStore(scope.db)),
     pagination: createPageNumberPagination({
       pageSize: config.PAGE_SIZE,
       maxPageSize: config.MAX_PAGE_SIZE,

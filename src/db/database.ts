@@ -10,7 +10,6 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Config } from '../config.js';
 import { createPool } from './pool.js';
-import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from './embedded.js';
 
 export interface Database {
   pool: pg.Pool;
@@ -25,10 +24,17 @@ export type DatabaseConfig = Pick<
 >;
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
-  const embedded = config.DATABASE_URL === undefined ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR }) : null;
+  let embedded: Awaited<ReturnType<typeof import('./embedded.js').startEmbeddedPostgres>> | null = null;
+  let maxConnections = config.DB_POOL_MAX;
+  if (config.DATABASE_URL === undefined) {
+    // PGlite (WebAssembly) is loaded only when it is used.
+    const { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } = await import('./embedded.js');
+    embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR });
+    maxConnections = EMBEDDED_MAX_CONNECTIONS;
+  }
   const pool = createPool({
     url: embedded?.url ?? (config.DATABASE_URL as string),
-    max: embedded ? EMBEDDED_MAX_CONNECTIONS : config.DB_POOL_MAX,
+    max: maxConnections,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     applicationName: 'oms-customers',

@@ -37,12 +37,19 @@ export function compileListQuery(resource: CompiledResource) {
     return ` ORDER BY ${ordering.map((t) => `${table}.${quote(t.column)}${t.descending ? ' DESC' : ''}`).join(', ')}`;
   }
 
-  /** One page: filtered, ordered, `LIMIT`/`OFFSET` as parameters. */
+  /**
+   * One page: filtered, ordered, `LIMIT`/`OFFSET` as parameters. The offset is skipped in a
+   * subquery that needs only primary keys (an index-only scan on the sort's index), and only
+   * the page's rows are then read and formatted: a deep page no longer walks the heap.
+   */
   function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number): SqlFragment {
     const w = where(conditions);
     const n = w.values.length;
+    const pk = `${table}.${quote(resource.primaryKey)}`;
     return {
-      text: `SELECT ${selectList} FROM ${table}${w.text}${orderBy(ordering)} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      text:
+        `SELECT ${selectList} FROM ${table} WHERE ${pk} IN ` +
+        `(SELECT ${pk} FROM ${table}${w.text}${orderBy(ordering)} LIMIT $${n + 1} OFFSET $${n + 2})${orderBy(ordering)}`,
       values: [...w.values, String(limit), String(offset)],
     };
   }

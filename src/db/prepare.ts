@@ -20,7 +20,7 @@ export async function prepareDatabase(
   const { applied } = await migrate(db.pool, { log: options.log ?? (() => undefined) });
   const seed =
     options.seedWhenEmpty && !(await hasCustomers(db.pool))
-      ? await seedDemoData(db.pool, createTokenStore(db.prisma))
+      ? await seedDemoData(db.pool, createTokenStore(db))
       : null;
   return { applied, seed };
 }

@@ -189,6 +189,8 @@ export interface CompiledResource {
   /** Columns in field order; `fields[i].column === select[i]`. */
   readonly select: readonly string[];
   readonly defaultOrdering: readonly OrderTerm[];
+  /** Column of the primary key, the last tie-breaker of every ordering. */
+  readonly primaryKey: string;
   /** @throws ValidationError with every failing filter, keys in declaration order. */
   parseQuery(query: ReadonlyMap<string, string>): ParsedQuery;
 }
@@ -303,6 +305,7 @@ export function defineResource(spec: ResourceSpec): CompiledResource {
     filterParams,
     select: fields.map((f) => f.column),
     defaultOrdering,
+    primaryKey,
     parseQuery,
   });
 }

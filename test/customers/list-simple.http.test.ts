@@ -49,7 +49,7 @@ describe('GET /list-simple/ authentication (DRF TokenAuthentication)', () => {
   });
 
   it('refuses a revoked key with "Invalid token."', async () => {
-    const tokens = createTokenStore(t.db.prisma);
+    const tokens = createTokenStore(t.db);
     const key = await tokens.create('short-lived');
     expect((await get({ authorization: `Token ${key}` })).statusCode).toBe(200);
     await tokens.revoke(key);

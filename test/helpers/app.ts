@@ -49,7 +49,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   let app: FastifyInstance | undefined;
   try {
     if (options.customers) await insertCustomers(db.pool, options.customers);
-    const tokens = createTokenStore(db.prisma);
+    const tokens = createTokenStore(db);
     const token = await tokens.create('tester');
     const inactiveToken = await tokens.create('retired');
     await tokens.setUserActive('retired', false);

@@ -4,7 +4,7 @@
  * generator's rows (checked by COUNT(*) and a comment stamped after each fill).
  */
 import pg from 'pg';
-import { createPool } from '../src/db/pool.js';
+import { createPool, withClient } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { generateCustomers } from '../src/db/generate-customers.js';
 import { generateKey, hashKey } from '../src/auth/token-store.js';
@@ -33,15 +33,6 @@ export function databaseUrl(serverUrl: string, name: string): string {
   return url.toString();
 }
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export async function prepareBenchDatabase(serverUrl: string, rows: number, log: (line: string) => void): Promise<BenchDatabase> {
   const name = `oms_bench_${label(rows)}`;

@@ -35,3 +35,14 @@ export function createPool(opts: PoolOptions): pg.Pool {
   pool.on('error', () => {});
   return pool;
 }
+
+/** One short-lived connection (outside any pool) for admin work such as CREATE/DROP DATABASE. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

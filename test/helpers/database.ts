@@ -12,7 +12,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
-import { createPool } from '../../src/db/pool.js';
+import { createPool, withClient } from '../../src/db/pool.js';
 
 export interface TestDatabase {
   url: string;
@@ -34,14 +34,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     return { url: server.url, embedded: true, drop: () => server.stop() };
   }
   const name = `oms_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withAdminClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"`));
+  await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     embedded: false,
     drop: async () => {
-      await withAdminClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }
@@ -72,15 +72,6 @@ export function createTestPool(database: TestDatabase, max = 4): pg.Pool {
   });
 }
 
-async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * A freshly initdb'd PGlite cluster as a dumpDataDir() tarball, cached in the

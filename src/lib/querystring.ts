@@ -8,11 +8,18 @@
 export const PY_WHITESPACE =
   '\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
-const PY_STRIP = new RegExp(`^[${PY_WHITESPACE}]+|[${PY_WHITESPACE}]+$`, 'g');
+const PY_SPACE_CHAR = new RegExp(`^[${PY_WHITESPACE}]$`, 'u');
 
-/** Python's `str.strip()` with no argument. */
+/** Python's `str.isspace()` for one character. */
+export const isPyWhitespace = (char: string): boolean => PY_SPACE_CHAR.test(char);
+
+/** Python's `str.strip()` with no argument. Loops: a `\s+$` regex backtracks quadratically on long inner whitespace. */
 export function pyStrip(value: string): string {
-  return value.replace(PY_STRIP, '');
+  let start = 0;
+  let end = value.length;
+  while (start < end && isPyWhitespace(value[start]!)) start++;
+  while (end > start && isPyWhitespace(value[end - 1]!)) end--;
+  return value.slice(start, end);
 }
 
 /** Splits a request target as `urlsplit` does: the fragment goes first, then the query. */
@@ -154,7 +161,6 @@ export function toAsciiDigits(value: string): string {
 }
 
 const PY_INT = /^[\t\n\x0b\x0c\r ]*([+-]?)(\d(?:_?\d)*)[\t\n\x0b\x0c\r ]*$/;
-const PY_SPACE_CHAR = new RegExp(`^[${PY_WHITESPACE}]$`, 'u');
 
 /**
  * Python's `int(s)` on a str, or null where it raises ValueError: surrounding whitespace, a sign,
@@ -167,7 +173,7 @@ export function pythonInt(value: string): bigint | null {
     ascii = '';
     for (const char of value) {
       if (char < '\x80') ascii += char;
-      else if (PY_SPACE_CHAR.test(char)) ascii += ' ';
+      else if (isPyWhitespace(char)) ascii += ' ';
       else {
         const digit = decimalDigitValue(char);
         if (digit === null) return null;

@@ -5,7 +5,7 @@
  * every failing filter at once, keys in declaration order.
  */
 import { z } from 'zod';
-import { decimalDigitValue } from '../lib/querystring.js';
+import { decimalDigitValue, isPyWhitespace, pyStrip } from '../lib/querystring.js';
 import { parseDjangoDateTime } from '../lib/timestamp.js';
 import { ValidationError } from './exceptions.js';
 import type { CompiledFilter, CompiledValueFilter, Condition, OrderTerm, ParsedQuery } from './declaration.js';
@@ -23,17 +23,6 @@ export type Parsed<T> = { ok: true; value: T | undefined } | { ok: false; messag
 const none = { ok: true, value: undefined } as const;
 const fail = (message: string) => ({ ok: false, message }) as const;
 
-// Python's str.isspace() set, which str.strip() removes; JS trim() differs (\x1c-\x1f, \x85, \ufeff).
-const PY_SPACE = /[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
-
-/** Python's `str.strip()`. Loops rather than a `\s+$` regex, which backtracks quadratically. */
-export function pythonStrip(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && PY_SPACE.test(s[start]!)) start++;
-  while (end > start && PY_SPACE.test(s[end - 1]!)) end--;
-  return s.slice(start, end);
-}
 
 // ---- NumberFilter: forms.DecimalField, then the integer column's int() ----
 
@@ -52,7 +41,7 @@ function decimalAscii(s: string): string | null {
     const cp = ch.codePointAt(0)!;
     if (ch === '_') continue;
     if (cp > 0 && cp <= 127) out += ch;
-    else if (PY_SPACE.test(ch)) out += ' ';
+    else if (isPyWhitespace(ch)) out += ' ';
     else {
       const digit = decimalDigitValue(ch);
       if (digit === null) return null;
@@ -68,7 +57,7 @@ function decimalAscii(s: string): string | null {
  * not finite. Never materialises `10**exponent`.
  */
 export function parseDecimalInteger(raw: string): bigint | number | null {
-  const ascii = decimalAscii(pythonStrip(raw));
+  const ascii = decimalAscii(pyStrip(raw));
   const m = ascii === null ? null : DECIMAL.exec(ascii);
   if (!m) return null; // also inf/nan/snan: DecimalField rejects non-finite values with the same message
   const [, sign, intPart = '', frac1, frac2, expPart = '0'] = m;
@@ -107,7 +96,7 @@ export function parseNumber(raw: string): Parsed<bigint | number> {
 // ---- CharFilter: forms.CharField(strip=True) + ProhibitNullCharactersValidator ----
 
 export function parseText(raw: string): Parsed<string> {
-  const value = pythonStrip(raw);
+  const value = pyStrip(raw);
   if (value === '') return none;
   // PostgreSQL text cannot hold NUL; Django refuses it before the query is built.
   if (value.includes('\0')) return fail(MESSAGES.nullCharacters);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { contentTypeOf, renderers, type RenderContext } from '../../src/rest/renderers/index.js';
-import { getIndent, jsonRenderer, renderJson, renderPageJson } from '../../src/rest/renderers/json.js';
+import { getIndent, jsonRenderer, renderJson } from '../../src/rest/renderers/json.js';
 
 const accepted = (indent?: string): RenderContext =>
   indent === undefined
@@ -59,34 +59,6 @@ describe('getIndent (DRF get_indent)', () => {
   it('is compact without an indent parameter or context', () => {
     expect(getIndent(undefined)).toBeNull();
     expect(getIndent({ mediaType: 'application/json', params: { q: '0.5' } })).toBeNull();
-  });
-});
-
-describe('renderPageJson', () => {
-  const page = { count: 109, next: 'http://h/x/?limit=1&page=2', previous: null };
-  const rows = [{ id: 1, name: 'Ali\u2029' }, { id: 2, name: 'İpek' }];
-  const rowsJson = rows.map((row) => JSON.stringify(row));
-
-  it('concatenates pre-serialised rows into the same bytes as rendering the whole page', () => {
-    expect(renderPageJson(page, rowsJson)).toBe(renderJson({ ...page, results: rows }));
-    expect(renderPageJson(page, rowsJson)).toBe(
-      '{"count":109,"next":"http://h/x/?limit=1&page=2","previous":null,"results":[{"id":1,"name":"Ali\\u2029"},{"id":2,"name":"İpek"}]}',
-    );
-  });
-
-  it('renders an empty page', () => {
-    expect(renderPageJson({ count: 0, next: null, previous: null }, [])).toBe(
-      '{"count":0,"next":null,"previous":null,"results":[]}',
-    );
-  });
-
-  it('pretty-prints when an indent was accepted', () => {
-    expect(renderPageJson(page, rowsJson, accepted('4'))).toBe(renderJson({ ...page, results: rows }, accepted('4')));
-  });
-
-  it('takes only the envelope fields of the page object', () => {
-    const extra = { ...page, number: 1, numPages: 11, offset: 0 };
-    expect(renderPageJson(extra, [])).toBe(renderPageJson(page, []));
   });
 });
 

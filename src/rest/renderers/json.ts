@@ -44,18 +44,6 @@ export function renderJson(data: unknown, ctx?: RenderContext): string {
   return escapeLineSeparators(indent === null ? JSON.stringify(data) : JSON.stringify(data, null, indent));
 }
 
-/**
- * The list page `{"count","next","previous","results"}` from rows already serialised as compact
- * JSON objects, concatenated without parsing them again. An indented answer re-parses the rows.
- */
-export function renderPageJson(page: PageEnvelope, rowsJson: readonly string[], ctx?: RenderContext): string {
-  if (getIndent(ctx) !== null) {
-    return renderJson({ ...pickEnvelope(page), results: rowsJson.map((row) => JSON.parse(row) as unknown) }, ctx);
-  }
-  const head = JSON.stringify(pickEnvelope(page)).slice(0, -1);
-  return escapeLineSeparators(`${head},"results":[${rowsJson.join(',')}]}`);
-}
-
 const pickEnvelope = ({ count, next, previous }: PageEnvelope): PageEnvelope => ({ count, next, previous });
 
 /**

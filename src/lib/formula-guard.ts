@@ -9,26 +9,22 @@
  * `''=x` and reads back as `'=x`, so a guarded export round-trips every value.
  */
 
-/** `+`/`-` and a number Excel parses as such: digits, an optional fraction, an optional exponent. */
-const SIGNED_NUMBER = /^[+-](?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+/**
+ * The rule as one regular expression that JavaScript and PostgreSQL (`~`, an ARE) read alike, so
+ * CSV the database writes (db/csv-copy.ts) is guarded exactly as CSV written here: apostrophes,
+ * then `=`, `@`, tab or CR, or a sign followed by something that is not all of a plain number
+ * (digits, an optional fraction, an optional exponent; a lone sign is plain text to Excel).
+ * ASCII classes only (`\d` is locale-dependent in PostgreSQL); `.` must match newlines (flag `s`).
+ */
+export const FORMULA_PATTERN = String.raw`^'*(?:[=@\t\r]|[+-](?!(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$).)`;
 
-/** Would a spreadsheet evaluate this text (after any leading apostrophes)? */
-function isDangerous(text: string, from: number): boolean {
-  const first = text.charAt(from);
-  if (first === '=' || first === '@' || first === '\t' || first === '\r') return true;
-  if (first === '+' || first === '-') {
-    // A lone sign is plain text to Excel; a sign and a number is a number.
-    return text.length > from + 1 && !SIGNED_NUMBER.test(text.slice(from));
-  }
-  return false;
-}
+/** Every dangerous text starts with one of these: a cheap test before the pattern. */
+export const FORMULA_FIRST_CHARACTERS = "'=@\t\r+-";
 
-/** Zero or more apostrophes from `from`, then something dangerous. */
-function startsDangerously(text: string, from = 0): boolean {
-  let i = from;
-  while (text.charCodeAt(i) === 0x27) i++;
-  return isDangerous(text, i);
-}
+const FORMULA = new RegExp(FORMULA_PATTERN, 's');
+
+/** Zero or more apostrophes, then something a spreadsheet would evaluate. */
+const startsDangerously = (text: string): boolean => FORMULA.test(text);
 
 /** The text to write into a CSV cell: `'` + text when a spreadsheet would run it. */
 export function neutraliseFormula(text: string): string {
@@ -37,5 +33,5 @@ export function neutraliseFormula(text: string): string {
 
 /** The inverse of neutraliseFormula, for every string: drops the `'` it added, nothing else. */
 export function restoreFormula(text: string): string {
-  return text.charCodeAt(0) === 0x27 && startsDangerously(text, 1) ? text.slice(1) : text;
+  return text.charCodeAt(0) === 0x27 && startsDangerously(text.slice(1)) ? text.slice(1) : text;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { neutraliseFormula, restoreFormula } from '../../src/lib/formula-guard.js';
+import { FORMULA_FIRST_CHARACTERS, neutraliseFormula, restoreFormula } from '../../src/lib/formula-guard.js';
 
 describe('neutraliseFormula', () => {
   it.each([
@@ -56,5 +56,17 @@ describe('restoreFormula', () => {
     expect(restoreFormula("'-5")).toBe("'-5");
     expect(restoreFormula("'Ali")).toBe("'Ali");
     expect(restoreFormula('=SUM(A1)')).toBe('=SUM(A1)');
+  });
+});
+
+describe('FORMULA_FIRST_CHARACTERS (the cheap test PostgreSQL runs before the pattern)', () => {
+  it('holds the first character of every text the guard prefixes', () => {
+    const unit = fc.constantFrom(...FORMULA_FIRST_CHARACTERS, 'a', '5', '.', 'e', ' ', '\n', '😀');
+    fc.assert(
+      fc.property(fc.string({ unit }), (text) => {
+        if (neutraliseFormula(text) !== text) expect(FORMULA_FIRST_CHARACTERS).toContain(text[0]);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

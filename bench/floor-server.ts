@@ -10,7 +10,6 @@ import pg from 'pg';
 import { customerResource } from '../src/customers/customer.resource.js';
 import { compileListQuery } from '../src/db/list-query.js';
 import type { Condition, OrderTerm } from '../src/rest/declaration.js';
-import { toDrfTimestamp } from '../src/lib/timestamp.js';
 
 const PATH = '/api/v1/oms/customers/list-simple/';
 const PAGE_SIZE = 10;
@@ -76,9 +75,6 @@ async function list(req: http.IncomingMessage, res: http.ServerResponse, params:
   const countQuery = conditions.length === 0 ? { text: 'SELECT n FROM customer_count', values: [] } : sql.count(conditions);
   const count = Number((await pool.query(countQuery)).rows[0].n);
   const { rows } = await pool.query(sql.page(conditions, ordering, (page - 1) * limit, limit));
-  for (const row of rows) {
-    for (const name of sql.datetimeNames) row[name] = toDrfTimestamp(row[name]);
-  }
   if (params.get('format') === 'csv') {
     const names = customerResource.fields.map((f) => f.name);
     const lines = [names.join(','), ...rows.map((row) => names.map((n) => csvCell(row[n])).join(','))];

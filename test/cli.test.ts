@@ -4,7 +4,7 @@ import { defaultConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { hashKey, createTokenStore } from '../src/auth/token-store.js';
 import { demoCustomers } from '../src/db/demo-data.js';
-import { toDrfTimestamp, timestampTextSql } from '../src/lib/timestamp.js';
+import { drfTimestampSql } from '../src/lib/timestamp.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 let database: TestDatabase;
@@ -56,12 +56,11 @@ describe('cli', () => {
     expect(second.out.at(-1)).toMatch(/already has a token/);
 
     const { rows } = await db.pool.query(
-      `SELECT id, ${timestampTextSql('created_date')} AS created_date, ${timestampTextSql('modified_date')} AS modified_date,
+      `SELECT id, ${drfTimestampSql('created_date')} AS created_date, ${drfTimestampSql('modified_date')} AS modified_date,
               omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id AS channel
        FROM customer ORDER BY id`,
     );
-    const loaded = rows.map((r) => ({ ...r, created_date: toDrfTimestamp(r.created_date), modified_date: toDrfTimestamp(r.modified_date) }));
-    expect(loaded).toEqual(demoCustomers);
+    expect(rows).toEqual(demoCustomers);
     expect((await createTokenStore(db).findByKey(token))?.username).toBe('demo');
   });
 

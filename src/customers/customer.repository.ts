@@ -1,15 +1,20 @@
 /**
  * Customer rows for the list endpoint, as plain objects in the declaration's
- * shape (keys in output order, timestamps as DRF text, never Date). The
- * unfiltered count is read from `customer_count`, which triggers keep exact,
- * so page 1 of millions of customers costs no table scan. streamAll reads every
- * matching row from one snapshot (db/snapshot-cursor.ts) for `limit=all`.
+ * shape (keys in output order, timestamps as DRF text written by PostgreSQL).
+ * The unfiltered count is read from `customer_count`, which triggers keep
+ * exact, so page 1 of millions of customers costs no table scan. For
+ * `limit=all`, streamAll reads every matching row from one snapshot through a
+ * cursor (db/snapshot-cursor.ts), and copyAll lets PostgreSQL write them as CSV
+ * (db/csv-copy.ts) where the server can COPY.
  */
 import type pg from 'pg';
 import type { CompiledResource, Condition, OrderTerm } from '../rest/declaration.js';
+import type { DatabaseRowFormat } from '../rest/renderers/index.js';
 import { compileListQuery } from '../db/list-query.js';
-import { toDrfTimestamp } from '../lib/timestamp.js';
-import { openSnapshotCursor, type RowBatches, type SnapshotCursorOptions } from '../db/snapshot-cursor.js';
+import { compileCsvCopy, CsvRowEndings } from '../db/csv-copy.js';
+import { copySupported } from '../db/copy-support.js';
+import { openSnapshotCursor, type RowBatches, type SnapshotReadOptions } from '../db/snapshot-cursor.js';
+import { openSnapshotCopy, type CopiedBytes } from '../db/snapshot-copy.js';
 
 export type Row = Record<string, unknown>;
 
@@ -22,13 +27,14 @@ export interface PageQuery {
 
 export function createCustomerRepository(pool: pg.Pool, resource: CompiledResource) {
   const sql = compileListQuery(resource);
-  const toRow = (raw: Row): Row => {
-    for (const name of sql.datetimeNames) {
-      const value = raw[name];
-      if (typeof value === 'string') raw[name] = toDrfTimestamp(value);
-    }
-    return raw;
-  };
+  const csv = { guarded: compileCsvCopy(resource, { formulaGuard: true }), plain: compileCsvCopy(resource, { formulaGuard: false }) };
+  // Asked once; a failed check (database down) is asked again next time.
+  let canCopy: Promise<boolean> | null = null;
+  const copyAvailable = () =>
+    (canCopy ??= copySupported(pool).catch((error: unknown) => {
+      canCopy = null;
+      throw error;
+    }));
 
   const countQuery = (conditions: readonly Condition[]) =>
     conditions.length === 0 ? { text: 'SELECT n FROM customer_count', values: [] } : sql.count(conditions);
@@ -41,16 +47,28 @@ export function createCustomerRepository(pool: pg.Pool, resource: CompiledResour
 
     async findPage({ conditions, ordering, offset, limit }: PageQuery): Promise<Row[]> {
       const { rows } = await pool.query<Row>(sql.page(conditions, ordering, offset, limit));
-      return rows.map(toRow);
+      return rows;
     },
 
     /** Every matching row, batch by batch, and their count, from one REPEATABLE READ snapshot. */
     streamAll(
       conditions: readonly Condition[],
       ordering: readonly OrderTerm[],
-      options: SnapshotCursorOptions = {},
+      options: SnapshotReadOptions = {},
     ): Promise<RowBatches<Row>> {
-      return openSnapshotCursor(pool, countQuery(conditions), sql.all(conditions, ordering), toRow, options);
+      return openSnapshotCursor<Row>(pool, countQuery(conditions), sql.all(conditions, ordering), options);
+    },
+
+    /** Every matching row as CSV lines PostgreSQL writes, and their count; null where it cannot COPY. */
+    async copyAll(
+      conditions: readonly Condition[],
+      ordering: readonly OrderTerm[],
+      format: DatabaseRowFormat,
+      { signal }: { signal?: AbortSignal } = {},
+    ): Promise<CopiedBytes | null> {
+      if (format.kind !== 'csv' || !(await copyAvailable())) return null;
+      const statement = (format.formulaGuard ? csv.guarded : csv.plain).copy(conditions, ordering);
+      return openSnapshotCopy(pool, countQuery(conditions), statement, { signal, transform: () => new CsvRowEndings() });
     },
   };
 }

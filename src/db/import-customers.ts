@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { copySupported } from './copy-support.js';
 import type { CompiledField, CompiledResource } from '../rest/declaration.js';
 import { readImportLines, type ImportValue } from './import-rows.js';
 
@@ -115,12 +116,6 @@ async function advanceSequence(client: pg.PoolClient, table: string, atLeast: nu
   const { rows: [state] } = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${seq!.name}`);
   const used = Number(state!.last_value) - (state!.is_called ? 0 : 1);
   if (atLeast > used) await client.query('SELECT setval($1::regclass, $2)', [seq!.name, atLeast]);
-}
-
-/** PGlite's socket server has no COPY sub-protocol (a COPY there breaks the connection). */
-async function copySupported(client: pg.PoolClient): Promise<boolean> {
-  const { rows } = await client.query<{ version: string }>('SELECT version()');
-  return !/PGlite/i.test(rows[0]?.version ?? '');
 }
 
 const maxId = async (client: pg.PoolClient, table: string): Promise<number | null> => {

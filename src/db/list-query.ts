@@ -1,12 +1,13 @@
 /**
  * The SQL of a list endpoint, compiled once from its declaration: the select
- * list (timestamps as microsecond-exact UTC text, columns aliased to output
- * names, in output order) and builders for WHERE and ORDER BY from parsed
- * filters. Identifiers come only from the declaration, which admits
- * `[a-z_][a-z0-9_]*` names; every value is a bind parameter.
+ * list (timestamps as DRF's text, columns aliased to output names, in output
+ * order) and builders for WHERE and ORDER BY from parsed filters. Identifiers
+ * come only from the declaration, which admits `[a-z_][a-z0-9_]*` names; every
+ * value is a bind parameter (or, for COPY, which takes none, a setting read
+ * back with current_setting(): see `where`).
  */
 import type { CompiledResource, Condition, OrderTerm } from '../rest/declaration.js';
-import { timestampTextSql } from '../lib/timestamp.js';
+import { drfTimestampSql } from '../lib/timestamp.js';
 
 export interface SqlFragment {
   text: string;
@@ -18,15 +19,17 @@ const quote = (identifier: string) => `"${identifier}"`;
 export function compileListQuery(resource: CompiledResource) {
   const table = quote(resource.table);
   const selectList = resource.fields
-    .map((f) => `${f.valueType === 'datetime' ? timestampTextSql(quote(f.column)) : quote(f.column)} AS ${quote(f.name)}`)
+    .map((f) => `${f.valueType === 'datetime' ? drfTimestampSql(quote(f.column)) : quote(f.column)} AS ${quote(f.name)}`)
     .join(', ');
-  const datetimeNames = resource.fields.filter((f) => f.valueType === 'datetime').map((f) => f.name);
 
-  /** ` WHERE a > $1::bigint AND ...` (empty when unfiltered), numbering parameters from `firstParam`. */
-  function where(conditions: readonly Condition[], firstParam = 1): SqlFragment {
+  /**
+   * ` WHERE a > $1::bigint AND ...` (empty when unfiltered). `placeholder(i)` writes the i-th
+   * value's reference (0-based): `$i+1` by default.
+   */
+  function where(conditions: readonly Condition[], placeholder: (index: number) => string = (i) => `$${i + 1}`): SqlFragment {
     if (conditions.length === 0) return { text: '', values: [] };
     const text = conditions
-      .map((c, i) => `${quote(c.column)} ${c.op} $${firstParam + i}::${c.sqlType}`)
+      .map((c, i) => `${quote(c.column)} ${c.op} ${placeholder(i)}::${c.sqlType}`)
       .join(' AND ');
     return { text: ` WHERE ${text}`, values: conditions.map((c) => c.value) };
   }
@@ -64,7 +67,7 @@ export function compileListQuery(resource: CompiledResource) {
     return { text: `SELECT count(*) AS n FROM ${table}${w.text}`, values: w.values };
   }
 
-  return { table, selectList, datetimeNames, where, orderBy, page, all, count };
+  return { table, selectList, where, orderBy, page, all, count };
 }
 
 export type ListQuery = ReturnType<typeof compileListQuery>;

@@ -1,29 +1,22 @@
 /**
- * Microsecond-exact timestamps between PostgreSQL text, DRF's `DateTimeField` output and
- * Django 3.2's `forms.DateTimeField` input, kept as text: a JS Date holds milliseconds only.
+ * Microsecond-exact timestamps, kept as text (a JS Date holds milliseconds only): DRF's
+ * `DateTimeField` output, which PostgreSQL writes, and Django 3.2's `forms.DateTimeField` input.
  */
 import { pyStrip, toAsciiDigits } from './querystring.js';
 
+const WHOLE_SECONDS = 'YYYY-MM-DD"T"HH24:MI:SS"Z"';
+const WITH_MICROSECONDS = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
+
 /**
- * SQL giving a timestamptz column as UTC text `YYYY-MM-DDTHH:MM:SS.ffffff`.
+ * SQL giving a timestamptz column as DRF's `DateTimeField.to_representation` writes it in UTC:
+ * `isoformat()` with `+00:00` as `Z`, which leaves out the fraction when the microseconds are
+ * zero (`2021-05-26T19:20:20Z`, `2023-10-06T08:42:53.427023Z`). Written by PostgreSQL, so pages,
+ * cursors and COPY exports all get the same text with no per-row work in Node.
  * `column` is written into the SQL as is: pass a trusted, already quoted expression.
  */
-export function timestampTextSql(column: string): string {
-  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
-}
-
-// Also takes PostgreSQL's own UTC text output (`2023-10-06 08:42:53.42705+00`).
-const UTC_TEXT = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(?:Z|[+-]00(?::?00)?)?$/;
-
-/**
- * DRF's `DateTimeField.to_representation` in UTC: `isoformat()` with `+00:00` written `Z`, which
- * leaves out the fraction when the microseconds are zero: `2021-05-26T19:20:20Z`.
- */
-export function toDrfTimestamp(text: string): string {
-  const match = UTC_TEXT.exec(text);
-  if (!match) throw new Error(`Not a UTC timestamp text: ${JSON.stringify(text)}`);
-  const fraction = (match[3] ?? '').padEnd(6, '0');
-  return `${match[1]}T${match[2]}${fraction === '000000' ? '' : `.${fraction}`}Z`;
+export function drfTimestampSql(column: string): string {
+  const utc = `(${column} AT TIME ZONE 'UTC')`;
+  return `to_char(${utc}, CASE WHEN date_trunc('second', ${utc}) = ${utc} THEN '${WHOLE_SECONDS}' ELSE '${WITH_MICROSECONDS}' END)`;
 }
 
 // Django 3.2 `dateparse.datetime_re`: no space before the offset (Django 4.0 allowed one).

@@ -13,7 +13,7 @@ import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import type { TokenAuthentication, AuthUser } from './authentication.js';
 import type { PageNumberPagination } from './pagination.js';
 import type { Metadata } from './metadata.js';
-import { responseContentType, type Renderer, type RenderContext, type Row } from './renderers/index.js';
+import { responseContentType, type DatabaseRowFormat, type Renderer, type RenderContext, type Row } from './renderers/index.js';
 import type { PageEnvelope } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
 import { ApiError, MethodNotAllowed, NotAuthenticated } from './exceptions.js';
@@ -27,7 +27,23 @@ export interface ListRepository {
     conditions: readonly Condition[],
     ordering: readonly OrderTerm[],
     options: { signal?: AbortSignal },
-  ): Promise<AsyncIterable<Row[]> & { readonly count: number; close(): Promise<void> }>;
+  ): Promise<AsyncIterable<Row[]> & Counted>;
+  /**
+   * Every matching row as bytes the database writes in `format` (a renderer's `databaseRows`), and
+   * their count, from one snapshot; null when this database cannot, and streamAll serves instead.
+   */
+  copyAll?(
+    conditions: readonly Condition[],
+    ordering: readonly OrderTerm[],
+    format: DatabaseRowFormat,
+    options: { signal?: AbortSignal },
+  ): Promise<(Counted & { stream(): Readable }) | null>;
+}
+
+/** What an export knows before its first byte, and how to let go of its connection. */
+interface Counted {
+  readonly count: number;
+  close(): Promise<void>;
 }
 
 export interface ListViewOptions {
@@ -127,7 +143,12 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     // The client going away stops the query and hands the connection back, whatever is in progress.
     const gone = new AbortController();
     reply.raw.once('close', () => gone.abort());
-    const rows = await repository.streamAll!(conditions, ordering, { signal: gone.signal });
+    // The database writes the rows itself when the format allows and it can (CSV by COPY).
+    const copied = renderer.databaseRows && renderer.streamBytes && repository.copyAll
+      ? await repository.copyAll(conditions, ordering, renderer.databaseRows, { signal: gone.signal })
+      : null;
+    const batches = copied ? null : await repository.streamAll!(conditions, ordering, { signal: gone.signal });
+    const rows: Counted = copied ?? batches!;
     const envelope: PageEnvelope = { count: rows.count, next: null, previous: null };
     try {
       pagination.getPage(query, rows.count, Math.max(rows.count, 1));
@@ -144,7 +165,10 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       await rows.close();
       return finalize(reply, renderer, ctx, envelope).send(Readable.from([]));
     }
-    return finalize(reply, renderer, ctx, envelope).send(renderer.stream!(envelope, rows, ctx));
+    const body = copied
+      ? renderer.streamBytes!(envelope, copied.stream(), ctx)
+      : renderer.stream!(envelope, batches!, ctx);
+    return finalize(reply, renderer, ctx, envelope).send(body);
   }
 
   /** Content-Type, and for file formats (ours) the attachment name and the envelope as headers. */

@@ -33,6 +33,14 @@ describe('GET /list-simple/ treats SQL in every parameter as a plain value', () 
     }
   });
 
+  it.each(ATTACKS)('CSV exports (written by COPY on a server, where values travel as settings) match nothing for %j', async (attack) => {
+    for (const name of TEXT_FILTERS) {
+      const res = await get({ [name]: attack, limit: 'all', format: 'csv' });
+      expect(res.statusCode, name).toBe(200);
+      expect(res.body, name).toBe('id,created_date,modified_date,omnitron_id,email,first_name,last_name,phone_number,erp_code,channel\r\n');
+    }
+  });
+
   it.each(ATTACKS)('number and date filters reject %j with their own message', async (attack) => {
     for (const name of NUMBER_FILTERS) {
       const res = await get({ [name]: attack });

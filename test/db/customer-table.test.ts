@@ -5,10 +5,12 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { drfTimestampSql } from '../../src/lib/timestamp.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
 
-/** Microsecond-exact UTC text, as the repository selects timestamps. */
+/** Microsecond-exact UTC text, to compare timestamps the triggers set. */
 const UTC_TEXT = `'YYYY-MM-DD"T"HH24:MI:SS.US'`;
+
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -174,19 +176,24 @@ describe('customer_count', () => {
 });
 
 describe('timestamptz round trip', () => {
-  it('keeps microseconds when selected as UTC text, whatever the session time zone', async () => {
+  it("keeps microseconds when selected as DRF's text (drfTimestampSql), whatever the session time zone", async () => {
     const values = [
-      ['2026-11-27T00:00:00.000001Z', '2026-11-27T00:00:00.000001'],
-      ['2021-03-04T10:36:07.123456+05:30', '2021-03-04T05:06:07.123456'],
-      ['1999-12-31T23:59:59.999999Z', '1999-12-31T23:59:59.999999'],
-      ['2024-02-29T12:00:00Z', '2024-02-29T12:00:00.000000'],
+      ['2026-11-27T00:00:00.000001Z', '2026-11-27T00:00:00.000001Z'],
+      ['2021-03-04T10:36:07.123456+05:30', '2021-03-04T05:06:07.123456Z'],
+      ['1999-12-31T23:59:59.999999Z', '1999-12-31T23:59:59.999999Z'],
+      ['2023-10-06T08:42:53.42705Z', '2023-10-06T08:42:53.427050Z'],
+      // isoformat() leaves the fraction out when the microseconds are zero.
+      ['2024-02-29T12:00:00Z', '2024-02-29T12:00:00Z'],
+      ['2021-05-26T22:20:20+03:00', '2021-05-26T19:20:20Z'],
+      ['0005-01-01T00:00:00.5Z', '0005-01-01T00:00:00.500000Z'],
     ] as const;
     const ids: number[] = [];
     for (const [input] of values) ids.push(await insertCustomer(input));
     const selected = await inTransaction(async (client) => {
-      await client.query(`SET LOCAL TIME ZONE 'America/Sao_Paulo'`);
+      // An offset with minutes (+05:45), where a careless truncation to the second could slip.
+      await client.query(`SET LOCAL TIME ZONE 'Asia/Kathmandu'`);
       const result = await client.query(
-        `SELECT to_char(created_date AT TIME ZONE 'UTC', ${UTC_TEXT}) AS text FROM customer WHERE id = ANY($1) ORDER BY id`,
+        `SELECT ${drfTimestampSql('created_date')} AS text FROM customer WHERE id = ANY($1) ORDER BY id`,
         [ids],
       );
       return result.rows.map((row) => row.text);

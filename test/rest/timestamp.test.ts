@@ -1,34 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDjangoDateTime, timestampTextSql, toDrfTimestamp } from '../../src/lib/timestamp.js';
-
-describe('timestampTextSql', () => {
-  it('formats the column in UTC with microseconds through to_char', () => {
-    expect(timestampTextSql('"modified_date"')).toBe(
-      `to_char("modified_date" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
-    );
-  });
-});
-
-describe('toDrfTimestamp (DateTimeField.to_representation in UTC)', () => {
-  it.each([
-    ['2023-10-06T08:42:53.427023', '2023-10-06T08:42:53.427023Z'],
-    ['2023-11-20T10:01:37.000016', '2023-11-20T10:01:37.000016Z'],
-    ['2021-05-26T19:20:20.000000', '2021-05-26T19:20:20Z'],
-    ['2023-06-19T12:00:00.000000', '2023-06-19T12:00:00Z'],
-    ['2023-10-06 08:42:53.42705+00', '2023-10-06T08:42:53.427050Z'],
-    ['2021-05-26 19:20:20+00', '2021-05-26T19:20:20Z'],
-    ['2021-05-26T19:20:20.5Z', '2021-05-26T19:20:20.500000Z'],
-  ])('writes %s as %s', (text, expected) => {
-    expect(toDrfTimestamp(text)).toBe(expected);
-  });
-
-  it.each(['', '2023-10-06', '2023-10-06T08:42:53.427023+03', '10000-01-01T00:00:00.000000', 'garbage'])(
-    'refuses %j rather than guess',
-    (text) => {
-      expect(() => toDrfTimestamp(text)).toThrow();
-    },
-  );
-});
+import { parseDjangoDateTime } from '../../src/lib/timestamp.js';
 
 describe('parseDjangoDateTime: accepted (Django 3.2 parse_datetime)', () => {
   it.each([

@@ -3,7 +3,8 @@
  * configured it (Python's `csv.writer`, QUOTE_MINIMAL, `\r\n`): a header row of field names in
  * declaration order, then one row per result; NULL as an empty cell; UTF-8 without BOM; an empty
  * page is the header line alone. Ours: formula neutralisation (lib/formula-guard.ts) and a
- * streamed body for `limit=all`.
+ * streamed body for `limit=all`, whose lines PostgreSQL writes where it can (db/csv-copy.ts
+ * writes the same bytes as csvLine).
  *
  * Written by hand rather than with fast-csv's formatter (fast-csv parses the imports): its quoting
  * also quotes any field holding `|` (its pattern `[,\r\n|\r|\n]` is a character class), which
@@ -37,19 +38,26 @@ function csvLine(row: Row, fields: readonly CompiledField[], formulaGuard: boole
   return `${line}\r\n`;
 }
 
+const headerLine = (fields: readonly CompiledField[]) => Buffer.from(`${fields.map((f) => quoteCsvField(f.name)).join(',')}\r\n`);
+
 /** The header line, then one chunk per batch of rows (a batch is one database fetch). */
 async function* csvChunks(
   fields: readonly CompiledField[],
   batches: AsyncIterable<readonly Row[]>,
   formulaGuard: boolean,
 ): AsyncGenerator<Buffer> {
-  yield Buffer.from(`${fields.map((f) => quoteCsvField(f.name)).join(',')}\r\n`);
+  yield headerLine(fields);
   for await (const batch of batches) {
     if (batch.length === 0) continue;
     let text = '';
     for (const row of batch) text += csvLine(row, fields, formulaGuard);
     yield Buffer.from(text);
   }
+}
+
+async function* withHeader(header: Buffer, lines: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield header;
+  yield* lines;
 }
 
 export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): Renderer {
@@ -61,5 +69,8 @@ export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): 
     render: (data, ctx) => collect(Readable.from(csvChunks(columnsOf(ctx), oneBatch(pageRows(data)), formulaGuard))),
     // One batch buffered ahead at most: the next is fetched when the socket has taken this one.
     stream: (_envelope, rows, ctx) => Readable.from(csvChunks(columnsOf(ctx), rows, formulaGuard), { highWaterMark: 1 }),
+    // The same lines written by PostgreSQL (db/csv-copy.ts), after the header line.
+    databaseRows: { kind: 'csv', formulaGuard },
+    streamBytes: (_envelope, lines, ctx) => Readable.from(withHeader(headerLine(columnsOf(ctx)), lines), { highWaterMark: 1 }),
   };
 }

@@ -19,7 +19,8 @@ export const hashKey = (key: string): string => createHash('sha256').update(key,
 /** 160 random bits as 40 lower-case hex characters, as DRF's Token.generate_key(). */
 export const generateKey = (): string => randomBytes(20).toString('hex');
 
-export function createTokenStore({ prisma, pool }: { prisma: PrismaClient; pool: pg.Pool }) {
+/** `prisma` gives the Prisma client (db/database.ts creates it on first use); lookups need only the pool. */
+export function createTokenStore({ prisma: client, pool }: { prisma: () => Promise<PrismaClient>; pool: pg.Pool }) {
   return {
     /** On every request: one indexed join on the pool (through Prisma it was two statements and half the throughput). */
     async findByKey(key: string): Promise<TokenUser | null> {
@@ -34,6 +35,7 @@ export function createTokenStore({ prisma, pool }: { prisma: PrismaClient; pool:
 
     /** Creates the user if needed (active) and returns a new key; the key is not retrievable later. */
     async create(username: string): Promise<string> {
+      const prisma = await client();
       const user = await prisma.apiUser.upsert({ where: { username }, update: {}, create: { username } });
       const key = generateKey();
       await prisma.apiToken.create({ data: { keyHash: hashKey(key), userId: user.id } });
@@ -42,17 +44,17 @@ export function createTokenStore({ prisma, pool }: { prisma: PrismaClient; pool:
 
     /** Deletes the token with this key; false when no such token exists. */
     async revoke(key: string): Promise<boolean> {
-      const { count } = await prisma.apiToken.deleteMany({ where: { keyHash: hashKey(key) } });
+      const { count } = await (await client()).apiToken.deleteMany({ where: { keyHash: hashKey(key) } });
       return count > 0;
     },
 
     async setUserActive(username: string, isActive: boolean): Promise<boolean> {
-      const { count } = await prisma.apiUser.updateMany({ where: { username }, data: { isActive } });
+      const { count } = await (await client()).apiUser.updateMany({ where: { username }, data: { isActive } });
       return count > 0;
     },
 
     async countTokens(username: string): Promise<number> {
-      return prisma.apiToken.count({ where: { user: { username } } });
+      return (await client()).apiToken.count({ where: { user: { username } } });
     },
   };
 }

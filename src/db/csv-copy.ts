@@ -83,7 +83,7 @@ export type CsvCopy = ReturnType<typeof compileCsvCopy>;
 
 const QUOTE = 0x22;
 const LF = 0x0a;
-const CRLF = Buffer.from('\r\n');
+const CR = 0x0d;
 
 /**
  * COPY's CSV with each row's LF as CRLF, Python's line terminator. A LF inside a quoted cell is
@@ -95,8 +95,17 @@ export class CsvRowEndings extends Transform {
   private quoted = false;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    const parts: Buffer[] = [];
-    let from = 0; // first byte not yet passed on
+    // At most one CR per LF is added: room for every LF being a row end.
+    let lfs = 0;
+    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) lfs++;
+    if (lfs === 0) {
+      // Nothing to change, but the quotes still move the state on.
+      for (let i = chunk.indexOf(QUOTE); i !== -1; i = chunk.indexOf(QUOTE, i + 1)) this.quoted = !this.quoted;
+      return done(null, chunk);
+    }
+    const out = Buffer.allocUnsafe(chunk.length + lfs);
+    let written = 0;
+    let from = 0; // first byte not yet copied
     let at = 0; // where scanning goes on
     let nextQuote = chunk.indexOf(QUOTE);
     let nextLf = chunk.indexOf(LF);
@@ -110,7 +119,9 @@ export class CsvRowEndings extends Transform {
       }
       if (nextLf !== -1 && nextLf < at) nextLf = chunk.indexOf(LF, at);
       if (nextLf !== -1 && (nextQuote === -1 || nextLf < nextQuote)) {
-        parts.push(chunk.subarray(from, nextLf), CRLF);
+        written += chunk.copy(out, written, from, nextLf);
+        out[written++] = CR;
+        out[written++] = LF;
         from = at = nextLf + 1;
         nextLf = chunk.indexOf(LF, at);
       } else if (nextQuote !== -1) {
@@ -121,7 +132,7 @@ export class CsvRowEndings extends Transform {
         break;
       }
     }
-    if (from < chunk.length) parts.push(chunk.subarray(from));
-    done(null, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    written += chunk.copy(out, written, from);
+    done(null, out.subarray(0, written));
   }
 }

@@ -37,7 +37,7 @@ export interface Results {
   commit: string;
   mode: 'full' | 'quick';
   machine: { loadAvg1m: { start: number; end: number }; cores: number; cpu: string; node: string; postgres: string; platform: string };
-  settings: Record<string, unknown> & { connections: number; durationS: number; warmupS: number; rounds: number; rows: { small: number; large: number } };
+  settings: Record<string, unknown> & { nodeFlags?: readonly string[]; connections: number; durationS: number; warmupS: number; rounds: number; rows: { small: number; large: number } };
   startup: { readyMs: number[]; medianMs: number };
   scenarios: ScenarioResult[];
   bodyChecks: BodyCheck[] | undefined;
@@ -133,7 +133,7 @@ Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}; 1-minute load average 
 ${f1(r.machine.loadAvg1m.end)} at the end (anything above 0 is other work competing for the same ${r.machine.cores} cores). ${f0(r.settings.rows.large)} customers (page 1 also at ${f0(r.settings.rows.small)}),
 ${r.settings.connections} connections, ${r.settings.warmupS} s warm-up then ${r.settings.durationS} s per scenario and target in
 ${r.settings.rounds} alternating round(s), the best round reported (every round's req/s in brackets), autocannon in its own
-process on loopback, the service started as \`node dist/server.js\` with NODE_ENV=production and LOG_LEVEL=warn. Raw numbers:
+process on loopback, the service started as \`${['node', ...(r.settings.nodeFlags ?? []), 'dist/server.js'].join(' ')}\` (as \`npm start\` runs it; the floor with the same flags) with NODE_ENV=production and LOG_LEVEL=warn. Raw numbers:
 bench/results/latest.json. Latencies are autocannon's, in whole milliseconds.
 
 ## How to run

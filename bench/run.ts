@@ -55,16 +55,19 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
+/** Node's flags for the service as `npm start` and the Dockerfile run it (README, "Memory"); the floor gets them too. */
+const NODE_FLAGS = ['--max-semi-space-size=4'];
+
 function startService(db: BenchDatabase, tag: string, profile = false): Promise<Started> {
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [];
-  return startProcess('service', [...flags, join(ROOT, 'dist', 'server.js')], {
+  return startProcess('service', [...NODE_FLAGS, ...flags, join(ROOT, 'dist', 'server.js')], {
     // Empty means unset: no cap on a full export, whatever .env says.
     NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SEED_DEMO_DATA: 'false', EXPORT_MAX_ROWS: '',
   }, join(OUT, `service-${tag}.log`));
 }
 
 function startFloor(db: BenchDatabase): Promise<Started> {
-  return startProcess('floor', ['--import', 'tsx', join(ROOT, 'bench', 'floor-server.ts')], {
+  return startProcess('floor', [...NODE_FLAGS, '--import', 'tsx', join(ROOT, 'bench', 'floor-server.ts')], {
     NODE_ENV: 'production', DATABASE_URL: db.url, POOL_MAX: String(loadConfig().DB_POOL_MAX),
   }, join(OUT, 'floor.log'));
 }
@@ -202,7 +205,7 @@ async function main(): Promise<void> {
       commit,
       mode: settings.mode,
       machine: { loadAvg1m: { start: loadAtStart, end: loadavg()[0]! }, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, postgres: pgVersion!.v, platform: process.platform },
-      settings: { ...settings, generatedSeconds: { large: large.generatedSeconds, small: small.generatedSeconds } },
+      settings: { ...settings, nodeFlags: NODE_FLAGS, generatedSeconds: { large: large.generatedSeconds, small: small.generatedSeconds } },
       startup: { readyMs, medianMs: median(readyMs) },
       scenarios: results,
       bodyChecks,

@@ -10,7 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { syncSequences } from './seed.js';
+import { ensureChannels } from './channels.js';
+import { advanceIdSequence } from './sequences.js';
 import { runMain } from '../lib/run-main.js';
 
 export interface GenerateOptions {
@@ -202,10 +203,7 @@ export async function generateCustomers(pool: pg.Pool, options: GenerateOptions)
     await client.query('LOCK TABLE customer IN SHARE ROW EXCLUSIVE MODE');
     const { rows } = await client.query<{ max: number }>('SELECT coalesce(max(id), 0)::int AS max FROM customer');
     const firstId = rows[0]!.max + 1;
-    await client.query(
-      `INSERT INTO channel (id, name) SELECT c, 'Channel ' || c FROM unnest($1::int[]) AS c ON CONFLICT (id) DO NOTHING`,
-      [CHANNELS],
-    );
+    await ensureChannels(client, CHANNELS);
     const rebuilt = count >= rebuildIndexesFrom ? await dropSecondaryIndexes(client) : [];
     const random = createRandom(seed);
     if (method === 'copy') {
@@ -224,7 +222,8 @@ export async function generateCustomers(pool: pg.Pool, options: GenerateOptions)
       await client.query(definition);
       log(`rebuilt index ${name}`);
     }
-    await syncSequences(client);
+    await advanceIdSequence(client, 'channel');
+    await advanceIdSequence(client, 'customer');
     await client.query('COMMIT');
     return { inserted: count, firstId, lastId: firstId + count - 1, ms: performance.now() - started };
   } catch (error) {

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copySupported } from './copy-support.js';
+import { advanceIdSequence, maxId } from './sequences.js';
 import type { CompiledField, CompiledResource } from '../rest/declaration.js';
 import { readImportLines, type ImportValue } from './import-rows.js';
 
@@ -108,21 +109,6 @@ function insertStager(client: pg.PoolClient, columns: string, fields: readonly C
   };
 }
 
-/** Moves a serial's sequence past `atLeast` (never backwards), so later inserts get fresh ids. */
-async function advanceSequence(client: pg.PoolClient, table: string, atLeast: number | null): Promise<void> {
-  if (atLeast === null) return;
-  const { rows: [seq] } = await client.query<{ name: string }>(`SELECT pg_get_serial_sequence($1, 'id') AS name`, [table]);
-  // The name comes quoted from PostgreSQL itself.
-  const { rows: [state] } = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${seq!.name}`);
-  const used = Number(state!.last_value) - (state!.is_called ? 0 : 1);
-  if (atLeast > used) await client.query('SELECT setval($1::regclass, $2)', [seq!.name, atLeast]);
-}
-
-const maxId = async (client: pg.PoolClient, table: string): Promise<number | null> => {
-  const { rows } = await client.query<{ max: number | null }>(`SELECT max(id) AS max FROM ${table}`);
-  return rows[0]?.max ?? null;
-};
-
 /** Reads, validates, stages and upserts `input` in one transaction; nothing is written unless every row is valid. */
 export async function importCustomers(
   pool: pg.Pool,
@@ -213,7 +199,7 @@ async function upsert(client: pg.PoolClient, fields: readonly CompiledField[]) {
   );
   // New ids must not land on an id this very file brings.
   if (Number(counts!.without_id) > 0) {
-    await advanceSequence(client, 'customer', Math.max((await maxId(client, 'customer')) ?? 0, counts!.max_id ?? 0) || null);
+    await advanceIdSequence(client, 'customer', Math.max((await maxId(client, 'customer')) ?? 0, counts!.max_id ?? 0) || null);
   }
   const sameData = `(${data.map((c) => `old.${c}`).join(', ')}) IS NOT DISTINCT FROM (${data.map((c) => `s.${c}`).join(', ')})`;
   const { rows: [affected] } = await client.query<{ n: string }>(
@@ -231,8 +217,8 @@ async function upsert(client: pg.PoolClient, fields: readonly CompiledField[]) {
        RETURNING 1)
      SELECT count(*) AS n FROM upserted`,
   );
-  await advanceSequence(client, 'customer', await maxId(client, 'customer'));
-  await advanceSequence(client, 'channel', await maxId(client, 'channel'));
+  await advanceIdSequence(client, 'customer');
+  await advanceIdSequence(client, 'channel');
   return { inserted: Number(counts!.inserted), changed: Number(affected!.n), channelsCreated: channels.rowCount ?? 0 };
 }
 

@@ -6,6 +6,8 @@
 import type pg from 'pg';
 import type { TokenStore } from '../auth/token-store.js';
 import { demoChannels, demoCustomers, type DemoCustomer } from './demo-data.js';
+import { ensureChannels } from './channels.js';
+import { advanceIdSequence } from './sequences.js';
 
 export const DEMO_USERNAME = 'demo';
 
@@ -16,12 +18,7 @@ export async function insertCustomers(pool: pg.Pool, rows: readonly DemoCustomer
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(
-      `INSERT INTO channel (id, name)
-       SELECT DISTINCT c, 'Channel ' || c FROM unnest($1::int[]) AS c WHERE c IS NOT NULL
-       ON CONFLICT (id) DO NOTHING`,
-      [col('channel')],
-    );
+    await ensureChannels(client, col('channel'));
     const inserted = await client.query(
       `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name,
                              phone_number, erp_code, channel_id)
@@ -33,7 +30,8 @@ export async function insertCustomers(pool: pg.Pool, rows: readonly DemoCustomer
         col('first_name'), col('last_name'), col('phone_number'), col('erp_code'), col('channel'),
       ],
     );
-    await syncSequences(client);
+    await advanceIdSequence(client, 'channel');
+    await advanceIdSequence(client, 'customer');
     await client.query('COMMIT');
     return inserted.rowCount ?? 0;
   } catch (error) {
@@ -41,16 +39,6 @@ export async function insertCustomers(pool: pg.Pool, rows: readonly DemoCustomer
     throw error;
   } finally {
     client.release();
-  }
-}
-
-/** Moves the id sequences past explicitly inserted ids, so later inserts don't collide. */
-export async function syncSequences(client: pg.ClientBase): Promise<void> {
-  for (const table of ['channel', 'customer']) {
-    await client.query(
-      `SELECT setval(pg_get_serial_sequence('${table}', 'id'), GREATEST((SELECT max(id) FROM ${table}), 1),
-                     (SELECT max(id) IS NOT NULL FROM ${table}))`,
-    );
   }
 }
 

@@ -112,38 +112,6 @@ describe('CSV renderer: streaming (limit=all)', () => {
     const empty = await collect(csv.stream!({ count: 0, next: null, previous: null }, batchesOf(), thingsCtx));
     expect(empty.toString('utf8')).toBe('id,name,at\r\n');
   });
-
-  it('reads the next batch only when the last one has been taken', async () => {
-    let pulled = 0;
-    async function* many() {
-      for (let b = 0; b < 50; b++) {
-        pulled += 1;
-        yield rows;
-      }
-    }
-    const stream = csv.stream!({ count: 350, next: null, previous: null }, many(), thingsCtx);
-    const iterator = stream[Symbol.asyncIterator]();
-    await iterator.next();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(pulled).toBeLessThanOrEqual(3);
-    stream.destroy();
-  });
-
-  it('ends the iteration when destroyed (the client went away)', async () => {
-    let finished = false;
-    async function* endless() {
-      try {
-        for (;;) yield rows;
-      } finally {
-        finished = true;
-      }
-    }
-    const stream = csv.stream!({ count: 0, next: null, previous: null }, endless(), thingsCtx);
-    await stream[Symbol.asyncIterator]().next();
-    stream.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(finished).toBe(true);
-  });
 });
 
 describe('CSV renderer declaration', () => {

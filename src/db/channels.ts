@@ -6,7 +6,7 @@
 import type pg from 'pg';
 
 /** Creates `Channel <id>` for each distinct non-null id that has no channel; returns how many. */
-export async function ensureChannels(client: pg.ClientBase, ids: readonly (number | null)[]): Promise<number> {
+export async function ensureChannels(client: pg.ClientBase | pg.Pool, ids: readonly (number | null)[]): Promise<number> {
   const { rowCount } = await client.query(
     `INSERT INTO channel (id, name)
      SELECT DISTINCT c, 'Channel ' || c FROM unnest($1::int[]) AS c WHERE c IS NOT NULL

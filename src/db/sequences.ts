@@ -8,13 +8,13 @@ import type pg from 'pg';
 export type TableWithSerialId = 'channel' | 'customer';
 
 /** The highest id in `table`, or null when it is empty. */
-export async function maxId(client: pg.ClientBase, table: TableWithSerialId): Promise<number | null> {
+export async function maxId(client: pg.ClientBase | pg.Pool, table: TableWithSerialId): Promise<number | null> {
   const { rows } = await client.query<{ max: number | null }>(`SELECT max(id) AS max FROM ${table}`);
   return rows[0]?.max ?? null;
 }
 
 /** Moves `table`'s id sequence to `atLeast` (by default the table's highest id) unless it is already past it. */
-export async function advanceIdSequence(client: pg.ClientBase, table: TableWithSerialId, atLeast?: number | null): Promise<void> {
+export async function advanceIdSequence(client: pg.ClientBase | pg.Pool, table: TableWithSerialId, atLeast?: number | null): Promise<void> {
   const target = atLeast === undefined ? await maxId(client, table) : atLeast;
   if (target === null) return;
   const { rows: [seq] } = await client.query<{ name: string }>(`SELECT pg_get_serial_sequence($1, 'id') AS name`, [table]);

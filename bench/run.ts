@@ -41,7 +41,7 @@ const settings = {
   rows: quick ? { small: 10_000, large: 50_000 } : { small: 100_000, large: 1_000_000 },
   durationS: Number(argv.duration ?? (quick ? 3 : 20)),
   /** The measured seconds of a scenario are split into this many alternating rounds. */
-  rounds: Number(argv.rounds ?? (quick ? 1 : 2)),
+  rounds: Number(argv.rounds ?? (quick ? 1 : 4)),
   warmupS: Number(argv.warmup ?? (quick ? 1 : 5)),
   connections: Number(argv.connections),
   starts: quick ? 1 : 3,

@@ -31,7 +31,7 @@ export interface Snapshot {
 }
 
 /** Opens the transaction and runs `count` (one row with a column `n`). */
-export async function openSnapshot(pool: pg.Pool, count: SnapshotQuery): Promise<Snapshot> {
+export async function openSnapshot(pool: pg.Pool, countQuery: SnapshotQuery): Promise<Snapshot> {
   const client = await pool.connect();
   // The pool stops listening while a client is checked out; a connection that dies under a
   // read fails the read, and must not also crash the process with an unheard 'error'.
@@ -43,10 +43,13 @@ export async function openSnapshot(pool: pg.Pool, count: SnapshotQuery): Promise
   };
   let inFlight: Promise<unknown> = Promise.resolve();
   let closing: Promise<void> | null = null;
+  let count = 0;
 
   const snapshot: Snapshot = {
     client,
-    count: 0,
+    get count() {
+      return count;
+    },
     get closed() {
       return closing !== null;
     },
@@ -78,8 +81,9 @@ export async function openSnapshot(pool: pg.Pool, count: SnapshotQuery): Promise
 
   try {
     await snapshot.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const { rows } = await snapshot.query<{ n: string | number }>(count.text, count.values);
-    return Object.assign(snapshot, { count: Number(rows[0]?.n ?? 0) });
+    const { rows } = await snapshot.query<{ n: string | number }>(countQuery.text, countQuery.values);
+    count = Number(rows[0]?.n ?? 0);
+    return snapshot;
   } catch (error) {
     await snapshot.close();
     throw error;

@@ -208,6 +208,29 @@ describe('GET /list-simple/?limit=all over HTTP', () => {
     }
   });
 
+  // A real server only: the export's backend is ended from another session mid-download.
+  it.skipIf(!process.env.TEST_DATABASE_URL)('cuts the response short when the database ends the export, and serves the next request', async () => {
+    const admin = createTestPool(t.database, 1);
+    try {
+      for (const format of ['csv', 'json']) {
+        const result = await download(`?limit=all&channel_id=3&format=${format}`, async (res) => {
+          res.pause();
+          await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'oms-customers' AND pid <> pg_backend_pid()
+               AND xact_start IS NOT NULL`,
+          );
+          res.resume();
+        });
+        expect([result.status, result.complete], format).toEqual([200, false]);
+        await poolSettles(t.db.pool);
+        expect((await get('?limit=1')).statusCode, format).toBe(200);
+      }
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('reads from one snapshot: rows written during the export neither appear nor go missing', async () => {
     const writer = createTestPool(t.database, 2);
     let writes: Promise<unknown> | undefined;

@@ -154,6 +154,21 @@ function workbookStream(
       current.commit();
     };
 
+    /**
+     * exceljs gives every cell a freshly merged style object, and finds its style id by
+     * serialising it unless it has seen that very object (a WeakMap): ~16% of an export's CPU.
+     * Cells of one column and one value type get equal styles, so they share the first one's.
+     */
+    const sharedStyles = new Map<string, Partial<ExcelJS.Style>>();
+    const shareStyles = (added: ExcelJS.Row): void => {
+      added.eachCell({ includeEmpty: true }, (cell, column) => {
+        const key = `${column}:${cell.type}`;
+        const shared = sharedStyles.get(key);
+        if (shared) cell.style = shared;
+        else sharedStyles.set(key, cell.style);
+      });
+    };
+
     let widths: number[] | null = null;
     for await (const batch of batches) {
       if (out.destroyed) return;
@@ -164,7 +179,9 @@ function workbookStream(
           closeSheet(sheet);
           sheet = openSheet(widths);
         }
-        sheet.addRow(fields.map((field) => toCell(row[field.name], field))).commit();
+        const added = sheet.addRow(fields.map((field) => toCell(row[field.name], field)));
+        shareStyles(added);
+        added.commit();
         rowsInSheet += 1;
       }
       await zipped(sheet, out);

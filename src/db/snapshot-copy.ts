@@ -5,13 +5,11 @@
  *
  * A COPY is one statement for the whole download, so statement_timeout is lifted for it (the
  * count before it keeps the limit); otherwise a client slower than the timeout would lose its
- * export. While the server is blocked writing, no statement or cancel request reaches it, so
- * stopping early (the client went away, or the consumer destroyed the stream) drops the
- * connection: the server sees the reset and ends the backend, and the pool opens a new one.
+ * export. Stopping early (the client went away, or the consumer destroyed the stream) drops the
+ * connection (db/snapshot.ts says why), and the pool opens a new one.
  */
 import { PassThrough, Readable, pipeline, type Transform } from 'node:stream';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { openSnapshot, type SnapshotQuery } from './snapshot.js';
 
 export interface CopyStatement {
@@ -41,39 +39,22 @@ export async function openSnapshotCopy(
     transform?: () => Transform;
   } = {},
 ): Promise<CopiedBytes> {
-  signal?.throwIfAborted();
-  const snapshot = await openSnapshot(pool, count);
-  let copying = false;
-  let finished = false;
-
-  const close = (): Promise<void> => {
-    signal?.removeEventListener('abort', onAbort);
-    return snapshot.close(copying && !finished ? new Error('COPY stopped before its end') : undefined);
-  };
-  const onAbort = () => void close();
-  if (signal?.aborted) await close();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-
+  const snapshot = await openSnapshot(pool, count, { signal });
   try {
     await snapshot.query('SET LOCAL statement_timeout = 0');
     if (statement.settings) await snapshot.query(statement.settings.text, statement.settings.values);
   } catch (error) {
-    await close();
+    await snapshot.close();
     throw error;
   }
 
   return {
     count: snapshot.count,
-    close,
+    close: () => snapshot.close(),
     stream() {
       if (snapshot.closed) return Readable.from([]);
-      copying = true;
-      const source = snapshot.client.query(copyTo(statement.copy));
       const out = transform?.() ?? new PassThrough();
-      pipeline(source, out, (error) => {
-        finished = !error;
-        void close();
-      });
+      pipeline(snapshot.copyOut(statement.copy), out, () => void snapshot.close());
       return out;
     },
   };

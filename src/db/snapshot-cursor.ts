@@ -47,15 +47,7 @@ export async function openSnapshotCursor<R extends pg.QueryResultRow>(
   select: SnapshotQuery,
   { signal, batchSize = DEFAULT_BATCH_SIZE }: SnapshotReadOptions = {},
 ): Promise<RowBatches<R>> {
-  signal?.throwIfAborted();
-  const snapshot = await openSnapshot(pool, count);
-  const close = () => {
-    signal?.removeEventListener('abort', onAbort);
-    return snapshot.close();
-  };
-  const onAbort = () => void close();
-  if (signal?.aborted) await close();
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  const snapshot = await openSnapshot(pool, count, { signal });
 
   async function* batches(): AsyncGenerator<R[]> {
     try {
@@ -72,10 +64,10 @@ export async function openSnapshotCursor<R extends pg.QueryResultRow>(
         if (rows.length < batchSize) return;
       }
     } finally {
-      await close();
+      await snapshot.close();
     }
   }
 
   const iterator = batches();
-  return { count: snapshot.count, close, [Symbol.asyncIterator]: () => iterator };
+  return { count: snapshot.count, close: () => snapshot.close(), [Symbol.asyncIterator]: () => iterator };
 }

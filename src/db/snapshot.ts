@@ -5,9 +5,11 @@
  * exactly the rows counted: rows written meanwhile neither appear twice nor go missing.
  *
  * The client is held from open to close, so with the embedded database (a pool of one) nothing
- * else runs meanwhile.
+ * else runs meanwhile. Aborting the signal (the client went away) closes the snapshot at once.
  */
+import type { Readable } from 'node:stream';
 import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 
 export interface SnapshotQuery {
   text: string;
@@ -15,38 +17,63 @@ export interface SnapshotQuery {
 }
 
 export interface Snapshot {
-  readonly client: pg.PoolClient;
   /** Rows the reader will see, counted in the snapshot. */
   readonly count: number;
   /** True once close() has been called. */
   readonly closed: boolean;
   /** Runs a statement in the snapshot; close() lets it land before ending the transaction. */
   query<R extends pg.QueryResultRow>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+  /** Starts `COPY … TO STDOUT` in the snapshot and gives its bytes, with backpressure. */
+  copyOut(text: string): Readable;
   /**
-   * Ends the transaction and releases the client; idempotent. With `broken`, the connection is
-   * dropped instead (its socket destroyed): the way to stop a COPY in the middle, which no
-   * statement can interrupt while the server is blocked writing to us.
+   * Ends the transaction and releases the client; idempotent. A COPY that has not reached its
+   * end cannot be interrupted while the server is blocked writing to us, so its connection is
+   * dropped instead (the socket destroyed): the server sees the reset and ends the backend.
    */
-  close(broken?: Error): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Opens the transaction and runs `count` (one row with a column `n`). */
-export async function openSnapshot(pool: pg.Pool, countQuery: SnapshotQuery): Promise<Snapshot> {
+/** Opens the transaction and runs `countQuery` (one row with a column `n`). */
+export async function openSnapshot(
+  pool: pg.Pool,
+  countQuery: SnapshotQuery,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<Snapshot> {
+  signal?.throwIfAborted();
   const client = await pool.connect();
   // The pool stops listening while a client is checked out; a connection that dies under a
   // read fails the read, and must not also crash the process with an unheard 'error'.
   const ignore = () => undefined;
   client.on('error', ignore);
-  const release = (error?: Error) => {
-    client.removeListener('error', ignore);
-    client.release(error);
-  };
   let inFlight: Promise<unknown> = Promise.resolve();
+  let copyUnfinished = false;
   let closing: Promise<void> | null = null;
   let count = 0;
 
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (copyUnfinished) {
+        // pg destroys the socket of a client released with an error while a query is active
+        // (the 'error' listener stays: the dying connection may still report).
+        client.release(new Error('COPY stopped before its end'));
+        return;
+      }
+      // A client runs one command at a time: let the statement in flight land first.
+      await inFlight.catch(() => undefined);
+      try {
+        // Ends the snapshot and closes any cursor with it.
+        await client.query('ROLLBACK');
+        client.removeListener('error', ignore);
+        client.release();
+      } catch (error) {
+        // The connection is broken: the pool drops it instead of handing it out again.
+        client.release(error instanceof Error ? error : new Error(String(error)));
+      }
+    })());
+  const onAbort = () => void close();
+
   const snapshot: Snapshot = {
-    client,
     get count() {
       return count;
     },
@@ -58,34 +85,25 @@ export async function openSnapshot(pool: pg.Pool, countQuery: SnapshotQuery): Pr
       inFlight = running;
       return running;
     },
-    close: (broken?: Error) =>
-      (closing ??= (async () => {
-        if (broken) {
-          // pg destroys the socket of a client released with an error while a query is active
-          // (the 'error' listener stays: the dying connection may still report).
-          client.release(broken);
-          return;
-        }
-        // A client runs one command at a time: let the statement in flight land first.
-        await inFlight.catch(() => undefined);
-        try {
-          // Ends the snapshot and closes any cursor with it.
-          await client.query('ROLLBACK');
-          release();
-        } catch (error) {
-          // The connection is broken: the pool drops it instead of handing it out again.
-          release(error instanceof Error ? error : new Error(String(error)));
-        }
-      })()),
+    copyOut(text) {
+      const copy = client.query(copyTo(text));
+      copyUnfinished = true;
+      // Only a COPY that ran to its end leaves the connection usable for ROLLBACK.
+      copy.once('end', () => (copyUnfinished = false));
+      return copy;
+    },
+    close,
   };
 
   try {
     await snapshot.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const { rows } = await snapshot.query<{ n: string | number }>(countQuery.text, countQuery.values);
     count = Number(rows[0]?.n ?? 0);
-    return snapshot;
   } catch (error) {
-    await snapshot.close();
+    await close();
     throw error;
   }
+  if (signal?.aborted) await close();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return snapshot;
 }

@@ -143,12 +143,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     // The client going away stops the query and hands the connection back, whatever is in progress.
     const gone = new AbortController();
     reply.raw.once('close', () => gone.abort());
-    // The database writes the rows itself when the format allows and it can (CSV by COPY).
-    const copied = renderer.databaseRows && renderer.streamBytes && repository.copyAll
-      ? await repository.copyAll(conditions, ordering, renderer.databaseRows, { signal: gone.signal })
-      : null;
-    const batches = copied ? null : await repository.streamAll!(conditions, ordering, { signal: gone.signal });
-    const rows: Counted = copied ?? batches!;
+    const rows = await openExport(renderer, ctx, conditions, ordering, gone.signal);
     const envelope: PageEnvelope = { count: rows.count, next: null, previous: null };
     try {
       pagination.getPage(query, rows.count, Math.max(rows.count, 1));
@@ -165,10 +160,22 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       await rows.close();
       return finalize(reply, renderer, ctx, envelope).send(Readable.from([]));
     }
-    const body = copied
-      ? renderer.streamBytes!(envelope, copied.stream(), ctx)
-      : renderer.stream!(envelope, batches!, ctx);
-    return finalize(reply, renderer, ctx, envelope).send(body);
+    return finalize(reply, renderer, ctx, envelope).send(rows.body(envelope));
+  }
+
+  /**
+   * The export's rows and how to render them: written by the database itself when the renderer
+   * allows and the database can (CSV by COPY), else read in batches for the renderer to write.
+   */
+  async function openExport(
+    renderer: Renderer, ctx: RenderContext, conditions: readonly Condition[], ordering: readonly OrderTerm[], signal: AbortSignal,
+  ): Promise<Counted & { body(envelope: PageEnvelope): Readable }> {
+    const copied = renderer.databaseRows && renderer.streamBytes && repository.copyAll
+      ? await repository.copyAll(conditions, ordering, renderer.databaseRows, { signal })
+      : null;
+    if (copied) return { count: copied.count, close: copied.close, body: (envelope) => renderer.streamBytes!(envelope, copied.stream(), ctx) };
+    const batches = await repository.streamAll!(conditions, ordering, { signal });
+    return { count: batches.count, close: batches.close, body: (envelope) => renderer.stream!(envelope, batches, ctx) };
   }
 
   /** Content-Type, and for file formats (ours) the attachment name and the envelope as headers. */

@@ -40,13 +40,12 @@ function csvLine(row: Row, fields: readonly CompiledField[], formulaGuard: boole
 
 const headerLine = (fields: readonly CompiledField[]) => Buffer.from(`${fields.map((f) => quoteCsvField(f.name)).join(',')}\r\n`);
 
-/** The header line, then one chunk per batch of rows (a batch is one database fetch). */
-async function* csvChunks(
+/** One chunk of lines per batch of rows (a batch is one database fetch). */
+async function* csvLines(
   fields: readonly CompiledField[],
   batches: AsyncIterable<readonly Row[]>,
   formulaGuard: boolean,
 ): AsyncGenerator<Buffer> {
-  yield headerLine(fields);
   for await (const batch of batches) {
     if (batch.length === 0) continue;
     let text = '';
@@ -55,8 +54,9 @@ async function* csvChunks(
   }
 }
 
-async function* withHeader(header: Buffer, lines: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  yield header;
+/** The body: the header line, then the lines, whoever wrote them. */
+async function* withHeader(fields: readonly CompiledField[], lines: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield headerLine(fields);
   yield* lines;
 }
 
@@ -66,11 +66,17 @@ export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): 
     format: 'csv',
     charset: 'utf-8',
     download: { extension: 'csv' },
-    render: (data, ctx) => collect(Readable.from(csvChunks(columnsOf(ctx), oneBatch(pageRows(data)), formulaGuard))),
+    render: (data, ctx) => {
+      const fields = columnsOf(ctx);
+      return collect(Readable.from(withHeader(fields, csvLines(fields, oneBatch(pageRows(data)), formulaGuard))));
+    },
     // One batch buffered ahead at most: the next is fetched when the socket has taken this one.
-    stream: (_envelope, rows, ctx) => Readable.from(csvChunks(columnsOf(ctx), rows, formulaGuard), { highWaterMark: 1 }),
-    // The same lines written by PostgreSQL (db/csv-copy.ts), after the header line.
+    stream: (_envelope, rows, ctx) => {
+      const fields = columnsOf(ctx);
+      return Readable.from(withHeader(fields, csvLines(fields, rows, formulaGuard)), { highWaterMark: 1 });
+    },
+    // The same lines written by PostgreSQL (db/csv-copy.ts).
     databaseRows: { kind: 'csv', formulaGuard },
-    streamBytes: (_envelope, lines, ctx) => Readable.from(withHeader(headerLine(columnsOf(ctx)), lines), { highWaterMark: 1 }),
+    streamBytes: (_envelope, lines, ctx) => Readable.from(withHeader(columnsOf(ctx), lines), { highWaterMark: 1 }),
   };
 }

@@ -49,10 +49,11 @@ export function compileListQuery(resource: CompiledResource) {
     const w = where(conditions);
     const n = w.values.length;
     const pk = `${table}.${quote(resource.primaryKey)}`;
+    const order = orderBy(ordering);
     return {
       text:
         `SELECT ${selectList} FROM ${table} WHERE ${pk} IN ` +
-        `(SELECT ${pk} FROM ${table}${w.text}${orderBy(ordering)} LIMIT $${n + 1} OFFSET $${n + 2})${orderBy(ordering)}`,
+        `(SELECT ${pk} FROM ${table}${w.text}${order} LIMIT $${n + 1} OFFSET $${n + 2})${order}`,
       values: [...w.values, String(limit), String(offset)],
     };
   }

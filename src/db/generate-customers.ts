@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ensureChannels } from './channels.js';
 import { advanceIdSequence } from './sequences.js';
+import { copyTextField } from './copy-text.js';
 import { runMain } from '../lib/run-main.js';
 
 export interface GenerateOptions {
@@ -161,8 +162,6 @@ export function makeRow(random: () => number, ordinal: number, count: number, fi
   return [id, isoMicros(created), isoMicros(modified), omnitronId, email, FIRST_NAMES[first]!, LAST_NAMES[last]!, phone, erp, channel];
 }
 
-const copyEscape = (v: string) => (/[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : v);
-
 /** COPY text format, in chunks of a few thousand lines. */
 function copyText(random: () => number, count: number, firstId: number): Readable {
   let ordinal = 0;
@@ -175,7 +174,7 @@ function copyText(random: () => number, count: number, firstId: number): Readabl
       const lines: string[] = [];
       for (const end = Math.min(count, ordinal + 5000); ordinal < end; ordinal++) {
         const row = makeRow(random, ordinal, count, firstId);
-        lines.push(row.map((v) => (v === null ? '\\N' : copyEscape(String(v)))).join('\t'));
+        lines.push(row.map(copyTextField).join('\t'));
       }
       this.push(`${lines.join('\n')}\n`);
     },

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copySupported } from './copy-support.js';
+import { copyTextField } from './copy-text.js';
 import { advanceIdSequence, maxId } from './sequences.js';
 import type { CompiledField, CompiledResource } from '../rest/declaration.js';
 import { readImportLines, type ImportValue } from './import-rows.js';
@@ -58,10 +59,6 @@ const COPY_CHUNK = 1 << 16;
 const sqlType = (field: CompiledField) =>
   field.valueType === 'integer' ? 'integer' : field.valueType === 'datetime' ? 'timestamptz' : 'text';
 
-const copyText = (value: ImportValue): string =>
-  value === null ? '\\N' : typeof value === 'number' ? String(value)
-    : value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
-
 interface Stager {
   add(line: number, values: readonly ImportValue[]): Promise<void>;
   finish(): Promise<void>;
@@ -78,7 +75,7 @@ function copyStager(client: pg.PoolClient, columns: string): Stager {
   };
   return {
     async add(line, values) {
-      chunk += `${line}\t${values.map(copyText).join('\t')}\n`;
+      chunk += `${line}\t${values.map(copyTextField).join('\t')}\n`;
       if (chunk.length >= COPY_CHUNK) await flush();
     },
     async finish() {

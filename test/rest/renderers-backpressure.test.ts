@@ -5,18 +5,11 @@
  * away frees the connection).
  */
 import { describe, expect, it } from 'vitest';
-import { datetime, defineResource, integer, string } from '../../src/rest/declaration.js';
 import { jsonRenderer } from '../../src/rest/renderers/json.js';
 import { createCsvRenderer } from '../../src/rest/renderers/csv.js';
-import type { RenderContext, Renderer } from '../../src/rest/renderers/index.js';
+import type { Renderer } from '../../src/rest/renderers/index.js';
+import { thingsContext } from '../helpers/things.js';
 
-const things = defineResource({
-  name: 'things',
-  table: 'thing',
-  defaultOrdering: ['id'],
-  fields: { id: integer(), name: string({ nullable: true }), at: datetime() },
-  filters: [],
-});
 const rows = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, name: i % 2 ? `n,${i}` : null, at: '2020-01-01T00:00:00Z' }));
 const envelope = { count: 0, next: null, previous: null };
 
@@ -24,7 +17,7 @@ describe.each([
   ['JSON', jsonRenderer, 'application/json'],
   ['CSV', createCsvRenderer({ formulaGuard: true }), 'text/csv'],
 ] as [string, Renderer, string][])('%s renderer stream', (_name, renderer, mediaType) => {
-  const ctx: RenderContext = { mediaType, params: {}, fields: things.fields, title: 'things' };
+  const ctx = thingsContext(mediaType);
 
   it('reads the next batch only when the last one has been taken', async () => {
     let pulled = 0;

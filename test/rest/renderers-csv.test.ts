@@ -1,19 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { datetime, defineResource, integer, string } from '../../src/rest/declaration.js';
 import { contentTypeOf, createRenderers, renderers, type RenderContext, type Row } from '../../src/rest/renderers/index.js';
 import { createCsvRenderer, quoteCsvField } from '../../src/rest/renderers/csv.js';
 import { collect } from '../../src/rest/renderers/tabular.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
+import { thingsContext } from '../helpers/things.js';
 
-const things = defineResource({
-  name: 'things',
-  table: 'thing',
-  defaultOrdering: ['id'],
-  fields: { id: integer(), name: string({ nullable: true }), at: datetime() },
-  filters: [],
-});
-const thingsCtx: RenderContext = { mediaType: 'text/csv', params: {}, fields: things.fields, title: 'things' };
+const thingsCtx = thingsContext('text/csv');
 const customersCtx: RenderContext = { mediaType: 'text/csv', params: {}, fields: customerResource.fields, title: 'customers' };
 
 const csv = createCsvRenderer({ formulaGuard: true });

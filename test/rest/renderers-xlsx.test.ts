@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { datetime, defineResource, integer, string } from '../../src/rest/declaration.js';
 import { renderers, responseContentType, type RenderContext, type Row } from '../../src/rest/renderers/index.js';
 import { createXlsxRenderer, excelDate, xlsxRenderer, xmlSafe } from '../../src/rest/renderers/xlsx.js';
 import { collect } from '../../src/rest/renderers/tabular.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
+import { thingsContext } from '../helpers/things.js';
 
 const ctx: RenderContext = { mediaType: 'application/xls', params: {}, fields: customerResource.fields, title: 'customers' };
 const page = (results: readonly Row[]) => ({ count: results.length, next: null, previous: null, results });
@@ -100,11 +100,7 @@ describe('XLSX renderer helpers', () => {
 });
 
 describe('XLSX renderer: streaming (limit=all)', () => {
-  const things = defineResource({
-    name: 'things', table: 'thing', defaultOrdering: ['id'], filters: [],
-    fields: { id: integer(), name: string(), at: datetime() },
-  });
-  const thingsCtx: RenderContext = { mediaType: 'application/xls', params: {}, fields: things.fields, title: 'things' };
+  const thingsCtx = thingsContext('application/xls');
   const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: from + i, name: `n${from + i}`, at: null }));
   // Incompressible text, so that the archive's buffers (about 1 MB) hold few rows.
   const noisyRows = (from: number, n: number) => rows(from, n).map((row) => ({ ...row, name: randomBytes(24).toString('base64') }));

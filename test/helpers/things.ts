@@ -1,0 +1,16 @@
+/**
+ * A small resource for the renderer tests: an integer, a nullable text and a datetime column,
+ * as `thingsContext(mediaType)` renders them (file name and sheet `things`).
+ */
+import { datetime, defineResource, integer, string } from '../../src/rest/declaration.js';
+import type { RenderContext } from '../../src/rest/renderers/index.js';
+
+export const things = defineResource({
+  name: 'things',
+  table: 'thing',
+  defaultOrdering: ['id'],
+  fields: { id: integer(), name: string({ nullable: true }), at: datetime() },
+  filters: [],
+});
+
+export const thingsContext = (mediaType: string): RenderContext => ({ mediaType, params: {}, fields: things.fields, title: 'things' });

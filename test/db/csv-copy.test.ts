@@ -13,19 +13,14 @@ import { createCustomerRepository } from '../../src/customers/customer.repositor
 import { CsvRowEndings } from '../../src/db/csv-copy.js';
 import { createCsvRenderer, quoteCsvField } from '../../src/rest/renderers/csv.js';
 import type { RenderContext } from '../../src/rest/renderers/index.js';
+import { collect } from '../../src/rest/renderers/tabular.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
-
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Feeds `input` to a fresh CsvRowEndings cut at `cuts`, and returns what comes out. */
 function throughRowEndings(input: Buffer, cuts: readonly number[]): Promise<Buffer> {
   const bounds = [0, ...[...new Set(cuts)].filter((c) => c > 0 && c < input.length).sort((a, b) => a - b), input.length];
   const chunks = bounds.slice(1).map((end, i) => input.subarray(bounds[i], end));
-  return bytesOf(Readable.from(chunks).pipe(new CsvRowEndings()));
+  return collect(Readable.from(chunks).pipe(new CsvRowEndings()));
 }
 
 /** Characters that matter to CSV quoting, the formula guard and UTF-8, and some that do not. */
@@ -102,11 +97,11 @@ describe.skipIf(!hasRealServer())('CSV written by COPY on a PostgreSQL server', 
     for (const formulaGuard of [true, false]) {
       const renderer = createCsvRenderer({ formulaGuard });
       const rows = await repository().streamAll(conditions, ordering);
-      const byNode = await bytesOf(renderer.stream!(envelope, rows, ctx));
+      const byNode = await collect(renderer.stream!(envelope, rows, ctx));
       const copied = await repository().copyAll(conditions, ordering, renderer.databaseRows!);
       expect(copied, 'a server can COPY').not.toBeNull();
       expect(copied!.count).toBe(rows.count);
-      const byCopy = await bytesOf(renderer.streamBytes!(envelope, copied!.stream(), ctx));
+      const byCopy = await collect(renderer.streamBytes!(envelope, copied!.stream(), ctx));
       expect(byCopy.toString(), `formulaGuard ${formulaGuard}`).toBe(byNode.toString());
       expect(byNode.toString().split('\r\n').length).toBeGreaterThan(query === '' ? 400 : 2);
     }

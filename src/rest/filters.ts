@@ -23,7 +23,6 @@ export type Parsed<T> = { ok: true; value: T | undefined } | { ok: false; messag
 const none = { ok: true, value: undefined } as const;
 const fail = (message: string) => ({ ok: false, message }) as const;
 
-
 // ---- NumberFilter: forms.DecimalField, then the integer column's int() ----
 
 // libmpdec's limits for Decimal(str) under CPython's exact max context (64-bit): a literal

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--duration S] [--warmup S] [--rounds N] [--connections N] [--profile]`: the
+ * `npm run bench [-- --quick] [--duration S] [--warmup S] [--rounds N] [--connections N] [--profile]`
+ * (or `-- --soak [--minutes N]`, bench/soak.ts): the
  * service against the Node floor and PostgreSQL's COPY on the real PostgreSQL at DATABASE_URL.
  * Builds, starts `node dist/server.js` in production mode, drives it with autocannon from another
  * process and writes bench/results/latest.json (quick: quick.json) and bench/RESULTS.md.
@@ -19,6 +20,7 @@ import { startProcess, withPeakRss, type Started } from './processes.js';
 import { copyOut, download, median, repeatFor, runAutocannon } from './load.js';
 import { compareBodies, probe } from './checks.js';
 import { writeReport, type ExportMeasure, type Measured, type Results, type ScenarioResult } from './report.js';
+import { runSoak, SOAK_ROWS, writeSoakReport } from './soak.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -32,6 +34,8 @@ const { values: argv } = parseArgs({
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    soak: { type: 'boolean', default: false },
+    minutes: { type: 'string', default: '10' },
   },
   strict: true,
 });
@@ -128,6 +132,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   mkdirSync(OUT, { recursive: true });
+  if (argv.soak) return soak(config.DATABASE_URL);
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
   log(`${settings.mode} run: ${settings.rows.large} and ${settings.rows.small} customers, ${settings.connections} connections, ` +
@@ -198,8 +203,7 @@ async function main(): Promise<void> {
     }
 
     const { rows: [pgVersion] } = await large.pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-    const commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : ''}`;
+    const commit = gitCommit();
     const report: Results = {
       date: new Date().toISOString(),
       commit,
@@ -218,6 +222,26 @@ async function main(): Promise<void> {
     await large.pool.end();
     await small.pool.end();
   }
+}
+
+/** `--soak`: everything at once for `--minutes` (bench/soak.ts), instead of the measured scenarios. */
+async function soak(serverUrl: string): Promise<void> {
+  const db = await prepareBenchDatabase(serverUrl, SOAK_ROWS, log);
+  try {
+    log('building (npm run build)');
+    await run('npm', ['run', '-s', 'build']);
+    const result = await runSoak({ minutes: Number(argv.minutes), db, start: () => startService(db, 'soak'), log });
+    const written = writeSoakReport(result, ROOT, gitCommit());
+    log(`soak ${result.passed ? 'passed' : 'MISSED a goal'}: ${result.unexpected5xx} unexpected 5xx, ${result.restarts} restarts, ` +
+      `RSS growth ${result.rssMb.growthPct}%; ${written.join(', ')}`);
+  } finally {
+    await db.pool.end();
+  }
+}
+
+function gitCommit(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : ''}`;
 }
 
 main().catch((error: unknown) => {

@@ -48,7 +48,7 @@ describe('customer resource OPTIONS', () => {
   });
 });
 
-describe('GET /list-simple/ filters (BEHAVIOUR.md rows)', () => {
+describe('GET /list-simple/ filters (the original's observed behaviour)', () => {
   it('returns 400 {"id__gt":["Enter a number."]} for id__gt=abc', () => {
     expect(errors('id__gt=abc')).toBe('{"id__gt":["Enter a number."]}');
   });

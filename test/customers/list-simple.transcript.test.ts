@@ -2,8 +2,8 @@
  * Replays every request of the original's transcript (test/fixtures/transcript-cases.json)
  * against the 109 customers it held (customers-109.json), and compares status, the headers
  * clients see, and the body: byte for byte where the transcript has it whole, by prefix and
- * exact length where it was cut. Where BEHAVIOUR.md marks a case **ours**, the expectation is
- * overridden below, with the reason.
+ * exact length where it was cut. Where we answer differently on purpose (docs/differences.md), the
+ * expectation is overridden below, with the reason.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ const jsonError = (status: number, body: string): Check => (res) => {
   expect(res.body).toBe(body);
 };
 
-/** Cases where we answer differently on purpose (BEHAVIOUR.md "ours"), or that other test files cover. */
+/** Cases where we answer differently on purpose (docs/differences.md), or that other test files cover. */
 const OURS: Record<string, Check | 'exports'> = {
   // Django 3.2 rejected a date alone; we read it as midnight UTC, like the explicit form.
   'modified_date__gte=2023-06-19 (date only)': (res) => {

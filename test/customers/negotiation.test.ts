@@ -1,6 +1,6 @@
 /**
  * Content negotiation and the file formats through the built app: the format × Accept table of
- * BEHAVIOUR.md, error bodies that stay JSON, the pagination headers of CSV/XLSX, and the bytes.
+ * the original's observed behaviour, error bodies that stay JSON, the pagination headers of CSV/XLSX, and the bytes.
  */
 import { readFileSync } from 'node:fs';
 import ExcelJS from 'exceljs';

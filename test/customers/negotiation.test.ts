@@ -72,6 +72,11 @@ describe('GET /list-simple/ content negotiation: ?format × Accept', () => {
     ['?format=xls', 'application/*', 200, 'application/xls'],
     ['', OPENXML, 200, OPENXML],
     ['?format=xls', `${OPENXML};q=0.5`, 200, OPENXML],
+    // Ours: xlsx is an alias of xls (the original answered 404).
+    ['?format=xlsx', undefined, 200, 'application/xls'],
+    ['?format=xlsx', 'application/xls', 200, 'application/xls'],
+    ['?format=xlsx', OPENXML, 200, OPENXML],
+    ['?format=xlsx', 'application/json', 406, 'application/json'],
     ['', 'application/*', 200, 'application/json'],
     // DRF orders by specificity only: q-values pick nothing, the renderer list decides.
     ['', 'text/csv;q=1.0, application/json;q=0.1', 200, 'application/json'],
@@ -94,6 +99,7 @@ describe('GET /list-simple/ content negotiation: ?format × Accept', () => {
 
   it('names the download customers.csv / customers.xlsx, and JSON not at all', async () => {
     expect((await get('?format=csv')).headers['content-disposition']).toBe('attachment; filename="customers.csv"');
+    expect((await get('?format=xlsx')).headers['content-disposition']).toBe('attachment; filename="customers.xlsx"');
     expect((await get('', { accept: OPENXML })).headers['content-disposition']).toBe('attachment; filename="customers.xlsx"');
     expect((await get('')).headers['content-disposition']).toBeUndefined();
   });
@@ -213,5 +219,22 @@ describe('GET /list-simple/?format=xls workbook', () => {
     expect(sheet.getCell('F6').value).toBe('=SUM(A1:A2)');
     expect(sheet.getCell('G4').value).toBe('Kaya');
     expect(sheet.getCell('B4').value).toEqual(new Date('2021-05-26T19:20:20.000Z'));
+  });
+});
+
+describe('GET /list-simple/?format=xlsx (ours: an alias of xls)', () => {
+  it('answers the same workbook bytes as ?format=xls, and OPTIONS still lists one XLSX type', async () => {
+    const [alias, original] = await Promise.all([get('?format=xlsx&limit=3'), get('?format=xls&limit=3')]);
+    expect(alias.statusCode).toBe(200);
+    expect(alias.headers['x-total-count']).toBe(original.headers['x-total-count']);
+    const rows = async (payload: Buffer) => {
+      const workbook = new ExcelJS.Workbook();
+      await workbook.xlsx.load(payload as unknown as ArrayBuffer);
+      return workbook.getWorksheet('customers')!.getSheetValues();
+    };
+    expect(await rows(alias.rawPayload)).toEqual(await rows(original.rawPayload));
+    const options = await t.app.inject({ method: 'OPTIONS', url: `${URL_PATH}?format=xlsx`, headers: { authorization: `Token ${t.token}` } });
+    expect(options.statusCode).toBe(200);
+    expect(JSON.parse(options.body).renders).toEqual(['application/json', 'text/csv', 'application/xls']);
   });
 });

@@ -238,3 +238,54 @@ describe('GET /list-simple/?format=xlsx (ours: an alias of xls)', () => {
     expect(JSON.parse(options.body).renders).toEqual(['application/json', 'text/csv', 'application/xls']);
   });
 });
+
+// Expected bodies are DRF 3.14 JSONRenderer().render(data, accepted_media_type) output, run once.
+describe('Accept: application/json; indent=N formats every JSON body of the view, errors too', () => {
+  const indent = (n: number | string) => ({ accept: `application/json; indent=${n}` });
+  const noToken = (query: string, headers: Record<string, string>, method: 'GET' | 'OPTIONS' | 'POST' = 'GET') =>
+    t.app.inject({ method, url: `${URL_PATH}${query}`, headers });
+
+  it.each([
+    ['401 without a token', () => noToken('', indent(2)), 401,
+      '{\n  "detail": "Authentication credentials were not provided."\n}'],
+    ['400 from the filters', () => get('?modified_date__lt=x&id__gte=abc', indent(2)), 400,
+      '{\n  "id__gte": [\n    "Enter a number."\n  ],\n  "modified_date__lt": [\n    "Enter a valid date/time."\n  ]\n}'],
+    ['404 Invalid page.', () => get('?page=99', indent(3)), 404, '{\n   "detail": "Invalid page."\n}'],
+    ['405, indent clamped to 8', () => t.app.inject({ method: 'POST', url: URL_PATH, headers: { authorization: `Token ${t.token}`, ...indent(99) } }), 405,
+      '{\n        "detail": "Method \\"POST\\" not allowed."\n}'],
+    ['404 with indent=0 (compact)', () => get('?page=99', indent(0)), 404, '{"detail":"Invalid page."}'],
+  ])('%s', async (_name, send, status, body) => {
+    const res = await send();
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.body).toBe(body);
+  });
+
+  it('pretty-prints OPTIONS with the accepted indent, and keeps it compact without one', async () => {
+    const options = (headers: Record<string, string>) =>
+      t.app.inject({ method: 'OPTIONS', url: URL_PATH, headers: { authorization: `Token ${t.token}`, ...headers } });
+    const compact = JSON.stringify(JSON.parse(fixture('options-response.json')));
+    expect((await options({})).body).toBe(compact);
+    expect((await options(indent(4))).body).toBe(JSON.stringify(JSON.parse(compact), null, 4));
+    expect((await noToken('', indent(2), 'OPTIONS')).body).toBe('{\n  "detail": "Authentication credentials were not provided."\n}');
+  });
+
+  it.each([
+    // Negotiation failed: DRF renders with renderers[0] and its bare media type (force=True).
+    ['404 for an unknown ?format=', '?format=xml', indent(2), 404, '{"detail":"Not found."}'],
+    ['406 when ?format= leaves no JSON', '?format=csv', indent(2), 406, '{"detail":"Could not satisfy the request Accept header."}'],
+    // Ours: CSV was negotiated; the JSON standing in for its error is compact.
+    ['401 when CSV was negotiated', '?format=csv', { accept: 'text/csv, application/json; indent=2' }, 401,
+      '{"detail":"Authentication credentials were not provided."}'],
+  ])('stays compact for the %s', async (_name, query, headers, status, body) => {
+    const res = await noToken(query, headers);
+    expect(res.statusCode).toBe(status);
+    expect(res.body).toBe(body);
+  });
+
+  it('stays compact outside the view (an unknown path is not the view\'s)', async () => {
+    const res = await t.app.inject({ url: '/api/v1/oms/customers/nope/', headers: indent(2) });
+    expect(res.statusCode).toBe(404);
+    expect(res.body).toBe('{"detail":"Not found."}');
+  });
+});

@@ -213,8 +213,9 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     await initial(request);
     // Ours: metadata is always JSON (the original flattened it into one CSV/XLSX row). DRF renders
     // it with the accepted media type, so `Accept: application/json; indent=2` pretty-prints it.
-    const indented = request.acceptedJson !== null && getIndent(request.acceptedJson) !== null;
-    return reply.type('application/json').send(indented ? Buffer.from(renderJson(metadata.body, request.acceptedJson!)) : metadataBody);
+    const accepted = request.acceptedJson;
+    const body = accepted && getIndent(accepted) !== null ? Buffer.from(renderJson(metadata.body, accepted)) : metadataBody;
+    return reply.type('application/json').send(body);
   }
 
   async function methodNotAllowed(request: FastifyRequest) {

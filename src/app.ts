@@ -81,7 +81,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       request.log.error({ err: error }, 'unhandled error');
       apiError = new ServerError();
     }
-    return reply.code(apiError.statusCode).headers(apiError.headers).type('application/json').send(Buffer.from(renderJson(apiError.body())));
+    // DRF's handle_exception answers a Response that finalize_response renders with the accepted
+    // renderer and media type (views.py, 3.14): indent=N applies to errors of the view too.
+    const body = renderJson(apiError.body(), request.acceptedJson ?? undefined);
+    return reply.code(apiError.statusCode).headers(apiError.headers).type('application/json').send(Buffer.from(body));
   });
 
   app.setNotFoundHandler(async () => {

@@ -10,9 +10,14 @@ import { parseDjangoDateTime } from '../lib/timestamp.js';
 import { ValidationError } from './exceptions.js';
 import type { CompiledFilter, CompiledValueFilter, Condition, OrderTerm, ParsedQuery } from './declaration.js';
 
-/** Django's own wording (forms.DecimalField, forms.DateTimeField, ChoiceField, ProhibitNullCharactersValidator). */
+/**
+ * Django 3.2's own wording (forms.DecimalField, MaxValueValidator, forms.DateTimeField, ChoiceField,
+ * ProhibitNullCharactersValidator).
+ */
 export const MESSAGES = {
   number: 'Enter a number.',
+  // `limit_value` is a Python float formatted by str(); JS's String() agrees for 1e50 ('1e+50').
+  maxValue: (limit: string) => `Ensure this value is less than or equal to ${limit}.`,
   dateTime: 'Enter a valid date/time.',
   nullCharacters: 'Null characters are not allowed.',
   invalidChoice: (value: string) => `Select a valid choice. ${value} is not one of the available choices.`,
@@ -50,28 +55,69 @@ function decimalAscii(s: string): string | null {
   return out;
 }
 
+/** A finite Python Decimal: sign, coefficient digits without leading zeros (`'0'` for zero), exponent. */
+interface DecimalParts {
+  negative: boolean;
+  coefficient: string;
+  exponent: bigint;
+}
+
+/** `Decimal(value)` as DecimalField.to_python calls it; null when it raises or is not finite. */
+function parseDecimal(raw: string): DecimalParts | null {
+  const ascii = decimalAscii(pyStrip(raw));
+  const m = ascii === null ? null : DECIMAL.exec(ascii);
+  if (!m) return null; // also inf/nan/snan: DecimalField.validate rejects non-finite values with the same message
+  const [, sign, intPart = '', frac1, frac2, expPart = '0'] = m;
+  const frac = frac1 ?? frac2 ?? '';
+  const coefficient = (intPart + frac).replace(/^0+/, '') || '0';
+  const exponent = BigInt(expPart) - BigInt(frac.length);
+  if (exponent < ETINY || exponent + BigInt(coefficient.length) - 1n > EMAX) return null;
+  return { negative: sign === '-', coefficient, exponent };
+}
+
+/** Digits of the integer part (can be ≤ 0 for a pure fraction). */
+const integerDigits = (d: DecimalParts): bigint => BigInt(d.coefficient.length) + d.exponent;
+
+/** `int(d)` (truncation toward zero), as a bigint, or ±Infinity beyond 19 digits. */
+function truncate(d: DecimalParts): bigint | number {
+  const intDigits = integerDigits(d);
+  if (d.coefficient === '0' || intDigits <= 0n) return 0n;
+  if (intDigits > 19n) return d.negative ? -Infinity : Infinity;
+  const digits = d.exponent >= 0n ? d.coefficient + '0'.repeat(Number(d.exponent)) : d.coefficient.slice(0, Number(intDigits));
+  return d.negative ? -BigInt(digits) : BigInt(digits);
+}
+
+/** `d > limit` exactly, for a positive integer limit, without materialising `10**exponent`. */
+function exceeds(d: DecimalParts, limit: bigint): boolean {
+  if (d.negative || d.coefficient === '0') return false;
+  const intDigits = integerDigits(d);
+  const limitDigits = BigInt(limit.toString().length);
+  if (intDigits !== limitDigits) return intDigits > limitDigits;
+  const whole = BigInt(d.exponent >= 0n ? d.coefficient + '0'.repeat(Number(d.exponent)) : d.coefficient.slice(0, Number(intDigits)));
+  const fractionNonZero = d.exponent < 0n && /[1-9]/.test(d.coefficient.slice(Number(intDigits)));
+  return whole > limit || (whole === limit && fractionNonZero);
+}
+
 /**
  * `int(Decimal(value))` for an integer column, as a bigint, or ±Infinity when the integer part
  * has more than 19 digits (beyond any bigint); null when Decimal() rejects the value or it is
  * not finite. Never materialises `10**exponent`.
  */
 export function parseDecimalInteger(raw: string): bigint | number | null {
-  const ascii = decimalAscii(pyStrip(raw));
-  const m = ascii === null ? null : DECIMAL.exec(ascii);
-  if (!m) return null; // also inf/nan/snan: DecimalField rejects non-finite values with the same message
-  const [, sign, intPart = '', frac1, frac2, expPart = '0'] = m;
-  const frac = frac1 ?? frac2 ?? '';
-  const coefficient = (intPart + frac).replace(/^0+/, '') || '0';
-  const exponent = BigInt(expPart) - BigInt(frac.length);
-  if (exponent < ETINY || exponent + BigInt(coefficient.length) - 1n > EMAX) return null;
-
-  const negative = sign === '-';
-  const intDigits = BigInt(coefficient.length) + exponent;
-  if (coefficient === '0' || intDigits <= 0n) return 0n;
-  if (intDigits > 19n) return negative ? -Infinity : Infinity;
-  const digits = exponent >= 0n ? coefficient + '0'.repeat(Number(exponent)) : coefficient.slice(0, Number(intDigits));
-  return negative ? -BigInt(digits) : BigInt(digits);
+  const d = parseDecimal(raw);
+  return d && truncate(d);
 }
+
+/**
+ * django-filter 23.1 `NumberFilter.get_max_validator()` (filters.py) appends
+ * `MaxValueValidator(1e50)` to the DecimalField. Python compares the Decimal with the float
+ * exactly, so the limit is the double nearest 10**50 (…7629769841091887003294964970946560), and
+ * the message prints it as `str(1e50)`, '1e+50'. No lower limit, and filterset generation passes
+ * nothing more for a model IntegerField/AutoField (FILTER_FOR_DBFIELD_DEFAULTS has no `extra`):
+ * Django 3.2 DecimalField's own DecimalValidator(None, None) only refuses non-finite values.
+ */
+export const NUMBER_FILTER_MAX = 1e50;
+const NUMBER_FILTER_MAX_EXACT = BigInt(NUMBER_FILTER_MAX);
 
 /**
  * A condition on a bigint parameter that compares as arithmetic says: a bound beyond the bigint
@@ -85,11 +131,14 @@ export function integerCondition(column: string, op: Condition['op'], n: bigint 
   return cond(op, BigInt(n));
 }
 
+/** DecimalField.clean (to_python, validate, run_validators), then the integer column's int(). */
 export function parseNumber(raw: string): Parsed<bigint | number> {
   // DecimalField tests emptiness before stripping, so a blank-but-not-empty value is "Enter a number.".
   if (raw === '') return none;
-  const n = parseDecimalInteger(raw);
-  return n === null ? fail(MESSAGES.number) : { ok: true, value: n };
+  const d = parseDecimal(raw);
+  if (d === null) return fail(MESSAGES.number);
+  if (exceeds(d, NUMBER_FILTER_MAX_EXACT)) return fail(MESSAGES.maxValue(String(NUMBER_FILTER_MAX)));
+  return { ok: true, value: truncate(d) };
 }
 
 // ---- CharFilter: forms.CharField(strip=True) + ProhibitNullCharactersValidator ----

@@ -14,10 +14,25 @@ import type { TokenAuthentication, AuthUser } from './authentication.js';
 import type { PageNumberPagination } from './pagination.js';
 import type { Metadata } from './metadata.js';
 import { responseContentType, type DatabaseRowFormat, type Renderer, type RenderContext, type Row } from './renderers/index.js';
-import type { PageEnvelope } from './renderers/json.js';
+import { getIndent, jsonRenderer, renderJson, type PageEnvelope } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
 import { ApiError, MethodNotAllowed, NotAuthenticated } from './exceptions.js';
 import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The accepted media type when negotiation chose JSON (DRF's `request.accepted_media_type`,
+     * e.g. `application/json; indent=2`), else null. DRF renders every Response of the view, errors
+     * and OPTIONS included, with the accepted renderer and media type; here errors and OPTIONS
+     * are always JSON, so they take the indent from this. Null when negotiation failed (404 for
+     * `?format=`, 406) or never ran: DRF then falls back to `renderers[0].media_type` with no
+     * parameters (views.py `perform_content_negotiation(force=True)`, 3.14), which is compact.
+     * Null too when CSV/XLSX was negotiated: the JSON that stands in for them is compact (ours).
+     */
+    acceptedJson: RenderContext | null;
+  }
+}
 
 export interface ListRepository {
   count(conditions: readonly Condition[]): Promise<number>;
@@ -91,6 +106,8 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     payload.on('error', done);
   });
 
+  if (!scope.hasRequestDecorator('acceptedJson')) scope.decorateRequest('acceptedJson', null);
+
   scope.addHook('onSend', async (request, reply) => {
     if (request.routeOptions.url !== fullPath) return;
     const vary = reply.getHeader('vary');
@@ -104,9 +121,11 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const query = parseQuery(rawQuery);
     const accept = request.headers.accept;
     const negotiated = selectRenderer(renderers, accept, query.get('format'));
+    const ctx: RenderContext = { mediaType: negotiated.mediaType, params: negotiated.params };
+    if (negotiated.renderer.mediaType === jsonRenderer.mediaType) request.acceptedJson = ctx;
     const user = await authentication.authenticate(request.headers.authorization);
     if (!user) throw new NotAuthenticated(undefined, authentication.authenticateHeader());
-    return { renderer: negotiated.renderer, ctx: { mediaType: negotiated.mediaType, params: negotiated.params }, user, query, rawQuery };
+    return { renderer: negotiated.renderer, ctx, user, query, rawQuery };
   }
 
   async function list(request: FastifyRequest, reply: FastifyReply) {
@@ -192,8 +211,11 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
 
   async function options(request: FastifyRequest, reply: FastifyReply) {
     await initial(request);
-    // Ours: metadata is always JSON (the original flattened it into one CSV/XLSX row).
-    return reply.type('application/json').send(metadataBody);
+    // Ours: metadata is always JSON (the original flattened it into one CSV/XLSX row). DRF renders
+    // it with the accepted media type, so `Accept: application/json; indent=2` pretty-prints it.
+    const accepted = request.acceptedJson;
+    const body = accepted && getIndent(accepted) !== null ? Buffer.from(renderJson(metadata.body, accepted)) : metadataBody;
+    return reply.type('application/json').send(body);
   }
 
   async function methodNotAllowed(request: FastifyRequest) {

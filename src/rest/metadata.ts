@@ -4,6 +4,7 @@
  * `filters`. Built once from the compiled declaration; replaceable like any DRF policy.
  */
 import type { CompiledField, CompiledFilter, CompiledResource } from './declaration.js';
+import { renderJson } from './renderers/json.js';
 
 /** DRF's DEFAULT_PARSER_CLASSES: JSONParser, FormParser, MultiPartParser. */
 export const DRF_DEFAULT_PARSES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] as const;
@@ -81,10 +82,6 @@ export function filterInfo(filter: CompiledFilter): FilterInfo[] {
   return filter.lookups.map((l) => entry(`${filter.label} ${l.lookup.charAt(0).toUpperCase()}${l.lookup.slice(1)}`, [l.lookup]));
 }
 
-/** JSON.stringify differs from DRF's JSONRenderer only on the two JavaScript line separators. */
-const renderCompact = (body: unknown) =>
-  JSON.stringify(body).replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
-
 function freezeDeep<T>(value: T): T {
   if (value && typeof value === 'object') for (const child of Object.values(Object.freeze(value))) freezeDeep(child);
   return value;
@@ -98,5 +95,5 @@ export function createMetadata(resource: CompiledResource, options: MetadataOpti
     actions: { GET: Object.fromEntries(resource.fields.map((f) => [f.name, fieldInfo(f)])) },
     filters: resource.filters.flatMap(filterInfo),
   };
-  return Object.freeze({ body: freezeDeep(body), json: renderCompact(body) });
+  return Object.freeze({ body: freezeDeep(body), json: renderJson(body) });
 }

@@ -12,6 +12,8 @@ export interface Negotiable {
   readonly format: string;
   /** Further media types that select this renderer (ours; DRF has one per renderer). */
   readonly alsoAccepts?: readonly string[];
+  /** Further `?format=` values that select this renderer (ours; DRF has one `format` per renderer). */
+  readonly formatAliases?: readonly string[];
 }
 
 export interface Negotiated<R> {
@@ -104,7 +106,7 @@ export function selectRenderer<R extends Negotiable>(
   let candidates = renderers;
   // `?format=` with an empty value does not narrow anything (`if format:`).
   if (format) {
-    candidates = renderers.filter((renderer) => renderer.format === format);
+    candidates = renderers.filter((renderer) => renderer.format === format || renderer.formatAliases?.includes(format));
     // DRF 3.14 raises Http404 here (3.15 changed it to 406).
     if (candidates.length === 0) throw new NotFound();
   }

@@ -72,6 +72,11 @@ describe('GET /list-simple/ content negotiation: ?format × Accept', () => {
     ['?format=xls', 'application/*', 200, 'application/xls'],
     ['', OPENXML, 200, OPENXML],
     ['?format=xls', `${OPENXML};q=0.5`, 200, OPENXML],
+    // Ours: xlsx is an alias of xls (the original answered 404).
+    ['?format=xlsx', undefined, 200, 'application/xls'],
+    ['?format=xlsx', 'application/xls', 200, 'application/xls'],
+    ['?format=xlsx', OPENXML, 200, OPENXML],
+    ['?format=xlsx', 'application/json', 406, 'application/json'],
     ['', 'application/*', 200, 'application/json'],
     // DRF orders by specificity only: q-values pick nothing, the renderer list decides.
     ['', 'text/csv;q=1.0, application/json;q=0.1', 200, 'application/json'],
@@ -94,6 +99,7 @@ describe('GET /list-simple/ content negotiation: ?format × Accept', () => {
 
   it('names the download customers.csv / customers.xlsx, and JSON not at all', async () => {
     expect((await get('?format=csv')).headers['content-disposition']).toBe('attachment; filename="customers.csv"');
+    expect((await get('?format=xlsx')).headers['content-disposition']).toBe('attachment; filename="customers.xlsx"');
     expect((await get('', { accept: OPENXML })).headers['content-disposition']).toBe('attachment; filename="customers.xlsx"');
     expect((await get('')).headers['content-disposition']).toBeUndefined();
   });
@@ -213,5 +219,73 @@ describe('GET /list-simple/?format=xls workbook', () => {
     expect(sheet.getCell('F6').value).toBe('=SUM(A1:A2)');
     expect(sheet.getCell('G4').value).toBe('Kaya');
     expect(sheet.getCell('B4').value).toEqual(new Date('2021-05-26T19:20:20.000Z'));
+  });
+});
+
+describe('GET /list-simple/?format=xlsx (ours: an alias of xls)', () => {
+  it('answers the same workbook bytes as ?format=xls, and OPTIONS still lists one XLSX type', async () => {
+    const [alias, original] = await Promise.all([get('?format=xlsx&limit=3'), get('?format=xls&limit=3')]);
+    expect(alias.statusCode).toBe(200);
+    expect(alias.headers['x-total-count']).toBe(original.headers['x-total-count']);
+    const rows = async (payload: Buffer) => {
+      const workbook = new ExcelJS.Workbook();
+      await workbook.xlsx.load(payload as unknown as ArrayBuffer);
+      return workbook.getWorksheet('customers')!.getSheetValues();
+    };
+    expect(await rows(alias.rawPayload)).toEqual(await rows(original.rawPayload));
+    const options = await t.app.inject({ method: 'OPTIONS', url: `${URL_PATH}?format=xlsx`, headers: { authorization: `Token ${t.token}` } });
+    expect(options.statusCode).toBe(200);
+    expect(JSON.parse(options.body).renders).toEqual(['application/json', 'text/csv', 'application/xls']);
+  });
+});
+
+// Expected bodies are DRF 3.14 JSONRenderer().render(data, accepted_media_type) output, run once.
+describe('Accept: application/json; indent=N formats every JSON body of the view, errors too', () => {
+  const indent = (n: number | string) => ({ accept: `application/json; indent=${n}` });
+  const noToken = (query: string, headers: Record<string, string>, method: 'GET' | 'OPTIONS' | 'POST' = 'GET') =>
+    t.app.inject({ method, url: `${URL_PATH}${query}`, headers });
+
+  it.each([
+    ['401 without a token', () => noToken('', indent(2)), 401,
+      '{\n  "detail": "Authentication credentials were not provided."\n}'],
+    ['400 from the filters', () => get('?modified_date__lt=x&id__gte=abc', indent(2)), 400,
+      '{\n  "id__gte": [\n    "Enter a number."\n  ],\n  "modified_date__lt": [\n    "Enter a valid date/time."\n  ]\n}'],
+    ['404 Invalid page.', () => get('?page=99', indent(3)), 404, '{\n   "detail": "Invalid page."\n}'],
+    ['405, indent clamped to 8', () => t.app.inject({ method: 'POST', url: URL_PATH, headers: { authorization: `Token ${t.token}`, ...indent(99) } }), 405,
+      '{\n        "detail": "Method \\"POST\\" not allowed."\n}'],
+    ['404 with indent=0 (compact)', () => get('?page=99', indent(0)), 404, '{"detail":"Invalid page."}'],
+  ])('%s', async (_name, send, status, body) => {
+    const res = await send();
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.body).toBe(body);
+  });
+
+  it('pretty-prints OPTIONS with the accepted indent, and keeps it compact without one', async () => {
+    const options = (headers: Record<string, string>) =>
+      t.app.inject({ method: 'OPTIONS', url: URL_PATH, headers: { authorization: `Token ${t.token}`, ...headers } });
+    const compact = JSON.stringify(JSON.parse(fixture('options-response.json')));
+    expect((await options({})).body).toBe(compact);
+    expect((await options(indent(4))).body).toBe(JSON.stringify(JSON.parse(compact), null, 4));
+    expect((await noToken('', indent(2), 'OPTIONS')).body).toBe('{\n  "detail": "Authentication credentials were not provided."\n}');
+  });
+
+  it.each([
+    // Negotiation failed: DRF renders with renderers[0] and its bare media type (force=True).
+    ['404 for an unknown ?format=', '?format=xml', indent(2), 404, '{"detail":"Not found."}'],
+    ['406 when ?format= leaves no JSON', '?format=csv', indent(2), 406, '{"detail":"Could not satisfy the request Accept header."}'],
+    // Ours: CSV was negotiated; the JSON standing in for its error is compact.
+    ['401 when CSV was negotiated', '?format=csv', { accept: 'text/csv, application/json; indent=2' }, 401,
+      '{"detail":"Authentication credentials were not provided."}'],
+  ])('stays compact for the %s', async (_name, query, headers, status, body) => {
+    const res = await noToken(query, headers);
+    expect(res.statusCode).toBe(status);
+    expect(res.body).toBe(body);
+  });
+
+  it('stays compact outside the view (an unknown path is not the view\'s)', async () => {
+    const res = await t.app.inject({ url: '/api/v1/oms/customers/nope/', headers: indent(2) });
+    expect(res.statusCode).toBe(404);
+    expect(res.body).toBe('{"detail":"Not found."}');
   });
 });

@@ -72,6 +72,52 @@ describe('NumberFilter values (Python Decimal, truncated for the integer column)
   });
 });
 
+// What the original answers: django-filter 23.1's NumberFilter().field.clean(value) on Django 3.2.25
+// (forms.DecimalField + DecimalValidator(None, None) + NumberFilter's MaxValueValidator(1e50)),
+// run once and copied here; null means the value is accepted.
+const ORIGINAL_NUMBER_FILTER: Array<[string, string | null]> = [
+  ["7", null],
+  ["", null],
+  [" ", "Enter a number."],
+  ["abc", "Enter a number."],
+  ["NaN", "Enter a number."],
+  ["sNaN", "Enter a number."],
+  ["inf", "Enter a number."],
+  ["-Infinity", "Enter a number."],
+  ["1_000", null],
+  ["\u0661\u0662", null],
+  ["0x10", "Enter a number."],
+  ["1e50", null],
+  ["1e+50", null],
+  ["1e51", "Ensure this value is less than or equal to 1e+50."],
+  ["+1e51", "Ensure this value is less than or equal to 1e+50."],
+  ["-1e51", null],
+  ["-1e60", null],
+  ["100000000000000000000000000000000000000000000000001", null],
+  ["100000000000000007629769841091887003294964970946560", null],
+  ["100000000000000007629769841091887003294964970946560.0", null],
+  ["100000000000000007629769841091887003294964970946560.01", "Ensure this value is less than or equal to 1e+50."],
+  ["100000000000000007629769841091887003294964970946561", "Ensure this value is less than or equal to 1e+50."],
+  ["1.000000000000000076297698410918870032949649709465601e50", "Ensure this value is less than or equal to 1e+50."],
+  ["10000000000000000762976984109188700329496497094656.1e1", "Ensure this value is less than or equal to 1e+50."],
+  ["0.0000000000000000000001e72", null],
+  ["1e999999999999999999", "Ensure this value is less than or equal to 1e+50."],
+  ["1e1000000000000000000", "Enter a number."],
+  ["-1e999999999999999999", null],
+  ["0e1000000000000000000", "Enter a number."],
+  ["1e-1999999999999999997", null],
+  ["1e-1999999999999999998", "Enter a number."],
+  [" 1e51 ", "Ensure this value is less than or equal to 1e+50."],
+  ["1e51\u0000", "Enter a number."],
+];
+
+describe('NumberFilter validation as the original words it (the limit is the double 1e50, compared exactly)', () => {
+  it.each(ORIGINAL_NUMBER_FILTER)('%j → %j', (raw, message) => {
+    const result = parseNumber(raw);
+    expect(result.ok ? null : result.message).toBe(message);
+  });
+});
+
 describe('integerCondition keeps bounds inside the bigint range, as arithmetic says', () => {
   const c = (op: '=' | '>' | '>=' | '<' | '<=', value: bigint) => ({ column: 'id', op, value: String(value), sqlType: 'bigint' });
   it('passes in-range values through', () => {

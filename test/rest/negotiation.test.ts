@@ -10,6 +10,7 @@ const xls = {
   mediaType: 'application/xls',
   format: 'xls',
   alsoAccepts: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+  formatAliases: ['xlsx'],
 };
 const renderers = [json, csv, xls];
 
@@ -95,12 +96,13 @@ describe('selectRenderer by ?format=', () => {
     ['json', json],
     ['csv', csv],
     ['xls', xls],
+    ['xlsx', xls],
   ])('narrows to format=%s', (format, renderer) => {
     expect(select(undefined, format).renderer).toBe(renderer);
     expect(select(BROWSER, format).renderer).toBe(renderer);
   });
 
-  it.each(['xml', 'api', 'JSON', 'xlsx'])(
+  it.each(['xml', 'api', 'JSON', 'XLSX', 'xlsx '])(
     'throws 404 {"detail":"Not found."} for format=%s, before looking at Accept',
     (format) => {
       expect(() => select('text/html', format)).toThrow(NotFound);

@@ -37,6 +37,7 @@ export interface Renderer extends Negotiable {
   /** Appended to Content-Type when set; null for JSON, which has no charset parameter (RFC 4627). */
   readonly charset: string | null;
   readonly alsoAccepts?: readonly string[];
+  readonly formatAliases?: readonly string[];
   render(data: unknown, ctx: RenderContext): Buffer | string | Promise<Buffer | string>;
   /**
    * Ours (`limit=all`): the envelope and every batch of `rows` as bytes. The stream pulls the next

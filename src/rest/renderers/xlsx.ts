@@ -210,6 +210,8 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT }: { sheetR
     charset: null,
     // Ours: the registered type of .xlsx selects it too.
     alsoAccepts: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+    // Ours: `?format=xlsx` names the file it downloads (the original answered 404).
+    formatAliases: ['xlsx'],
     download: { extension: 'xlsx' },
     render: (data, ctx) => collect(workbookStream(columnsOf(ctx), oneBatch(pageRows(data)), ctx.title ?? 'Sheet1', sheetRowLimit)),
     stream: (_envelope, rows, ctx) => workbookStream(columnsOf(ctx), rows, ctx.title ?? 'Sheet1', sheetRowLimit),

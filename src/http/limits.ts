@@ -3,6 +3,7 @@
  * its headers and its whole request, how long an idle kept-alive socket stays open, and how
  * many sockets are open at once. Passed to Fastify by buildApp, so tests run the same limits.
  */
+import { readFileSync } from 'node:fs';
 import type { Server, ServerOptions } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
@@ -41,6 +42,18 @@ export function serverTimeouts(limits: Limits): { requestTimeout: number; keepAl
 }
 
 const DROP_LOG_INTERVAL_MS = 10_000;
+// Descriptors the process needs besides client sockets: the pool, files, DNS, stdio.
+const OTHER_DESCRIPTORS = 64;
+
+/** The soft open-files limit (Linux `/proc/self/limits`), or null where it cannot be read. */
+export function openFilesLimit(limits = '/proc/self/limits'): number | null {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync(limits, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Beyond `max` open sockets Node closes each new connection as soon as it is accepted, so a flood
@@ -49,6 +62,10 @@ const DROP_LOG_INTERVAL_MS = 10_000;
  */
 export function limitConnections(server: Server, max: number, log: FastifyBaseLogger): void {
   server.maxConnections = max;
+  const files = openFilesLimit();
+  if (files !== null && max + OTHER_DESCRIPTORS > files) {
+    log.warn({ maxConnections: max, openFilesLimit: files }, 'MAX_CONNECTIONS is too close to the open-files limit (ulimit -n): a flood can exhaust descriptors first');
+  }
   let dropped = 0;
   let lastLog = 0;
   server.on('drop', () => {

@@ -12,6 +12,10 @@ import databasePlugin from './plugins/database.js';
 import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
 import customerRoutes from './customers/customer.routes.js';
+import bodyLimitPlugin from './http/body-limit.js';
+import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
+import { createHostCheck } from './http/host.js';
+import { limitConnections, serverTimeouts } from './http/limits.js';
 import { ApiError, NotFound, ServerError } from './rest/exceptions.js';
 import { renderJson } from './rest/renderers/json.js';
 
@@ -46,13 +50,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    requestTimeout: 0,
+    ...serverTimeouts(config),
+    clientErrorHandler: createClientErrorHandler(() => app.log),
+    frameworkErrors,
     return503OnClosing: true,
   };
   const app = Fastify({
     ...fastifyOptions,
     ...(options.logStream ? { loggerInstance: (await import('pino')).pino(loggerOptions, options.logStream) } : { logger: loggerOptions }),
   });
+
+  limitConnections(app.server, config.MAX_CONNECTIONS, app.log);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -87,13 +95,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     return reply.code(apiError.statusCode).headers(apiError.headers).type('application/json').send(Buffer.from(body));
   });
 
-  app.setNotFoundHandler(async () => {
-    throw new NotFound();
-  });
-
+  await app.register(bodyLimitPlugin);
   await app.register(databasePlugin, { config, ...(options.database ? { database: options.database } : {}) });
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
+  // Outside the Host check: orchestrators probe /health and /ready by pod IP, which ALLOWED_HOSTS need not list.
   await app.register(healthPlugin);
-  await app.register(customerRoutes, { prefix: '/api/v1/oms/customers', config });
+  // Everything else, unknown paths included, answers only to an allowed Host, as Django's CommonMiddleware does.
+  await app.register(async (site) => {
+    site.decorateRequest('validatedHost', '');
+    site.addHook('onRequest', createHostCheck(config.ALLOWED_HOSTS));
+    site.setNotFoundHandler(async () => {
+      throw new NotFound();
+    });
+    await site.register(customerRoutes, { prefix: '/api/v1/oms/customers', config });
+  });
   return app;
 }

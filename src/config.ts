@@ -80,11 +80,30 @@ export const ConfigSchema = z
     EXPORT_MAX_ROWS: integer(1, Number.MAX_SAFE_INTEGER)
       .optional()
       .describe('Most rows one limit=all export may return (400 when more match); unset = no limit'),
+    ALLOWED_HOSTS: list
+      .default(['*'])
+      .describe('Comma list of host names the service answers to (`.example.com` = it and its subdomains, `*` = any valid host); others get 400'),
+    HEADERS_TIMEOUT_MS: integer(100, 600_000)
+      .default(10_000)
+      .describe("How long a client may take to send a request's headers (or its first request on a new connection) before a 408, ms"),
+    REQUEST_TIMEOUT_MS: integer(100, 600_000)
+      .default(20_000)
+      .describe('How long a client may take to send a whole request before a 408, ms (not the response: a long export is unaffected)'),
+    KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000)
+      .default(65_000)
+      .describe('How long an idle kept-alive connection stays open, ms; keep it longer than the idle timeout of a proxy in front'),
+    MAX_CONNECTIONS: integer(1, 1_000_000)
+      .default(1024)
+      .describe('Most simultaneous client connections; new ones beyond it are closed at once. Keep it below the open-files limit'),
   })
   .superRefine((c, ctx) => {
     // zod 4 runs this even when a field failed; only compare two valid sizes.
     if (c.MAX_PAGE_SIZE >= 1 && c.PAGE_SIZE > c.MAX_PAGE_SIZE) {
       ctx.addIssue({ code: 'custom', path: ['PAGE_SIZE'], message: `must not exceed MAX_PAGE_SIZE (${c.MAX_PAGE_SIZE})` });
+    }
+    // Node refuses a headersTimeout longer than its requestTimeout.
+    if (c.REQUEST_TIMEOUT_MS >= 100 && c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: `must not exceed REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS})` });
     }
   });
 

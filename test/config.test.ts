@@ -17,6 +17,8 @@ describe('config', () => {
     expect(config.DATABASE_URL).toBe('postgresql://u@h/db');
     expect(parseConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
     expect(parseConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(parseConfig({}).ALLOWED_HOSTS).toEqual(['*']);
+    expect(parseConfig({ ALLOWED_HOSTS: '.example.com, api.test' }).ALLOWED_HOSTS).toEqual(['.example.com', 'api.test']);
   });
 
   it.each([
@@ -26,6 +28,8 @@ describe('config', () => {
     [{ DATABASE_URL: 'mysql://x' }, /^Invalid configuration: DATABASE_URL must be a postgres/],
     [{ PAGE_SIZE: '2000' }, /^Invalid configuration: PAGE_SIZE must not exceed MAX_PAGE_SIZE \(1000\)/],
     [{ SEED_DEMO_DATA: 'maybe' }, /^Invalid configuration: SEED_DEMO_DATA must be true or false/],
+    [{ HEADERS_TIMEOUT_MS: '30000' }, /^Invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS \(20000\)/],
+    [{ MAX_CONNECTIONS: '0' }, /^Invalid configuration: MAX_CONNECTIONS must be at least 1/],
   ])('rejects %o with one clear line naming the variable', (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);

@@ -18,6 +18,7 @@ import { getIndent, jsonRenderer, renderJson, type PageEnvelope } from './render
 import { selectRenderer } from './negotiation.js';
 import { ApiError, MethodNotAllowed, NotAuthenticated } from './exceptions.js';
 import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
+import { linkHost } from '../http/host.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -98,14 +99,6 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   const fullPath = `${scope.prefix}${path}`;
   const metadataBody = Buffer.from(metadata.json);
 
-  // DRF never reads the body of these requests; neither do we (no parse errors, no size games).
-  scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('*', (_request, payload, done) => {
-    payload.resume();
-    payload.on('end', () => done(null));
-    payload.on('error', done);
-  });
-
   if (!scope.hasRequestDecorator('acceptedJson')) scope.decorateRequest('acceptedJson', null);
 
   scope.addHook('onSend', async (request, reply) => {
@@ -140,7 +133,8 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const page = pagination.getPage(query, count, pageSize);
     const results = count === 0 ? [] : await repository.findPage({ conditions, ordering, offset: page.offset, limit: pageSize });
     const { next, previous } = pagination.getLinks(
-      { scheme: request.protocol, host: request.host || 'localhost', path: fullPath, rawQuery },
+      // Only a validated host reaches a link; the scheme is one of two, as Django's `scheme` is.
+      { scheme: request.protocol === 'https' ? 'https' : 'http', host: linkHost(request), path: fullPath, rawQuery },
       page,
     );
     const body = await renderer.render({ count, next, previous, results }, renderCtx);

@@ -11,6 +11,7 @@ import type { Database } from './db/database.js';
 import databasePlugin from './plugins/database.js';
 import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
+import throttlePlugin from './plugins/throttle.js';
 import customerRoutes from './customers/customer.routes.js';
 import { ApiError, NotFound, ServerError } from './rest/exceptions.js';
 import { renderJson } from './rest/renderers/json.js';
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(databasePlugin, { config, ...(options.database ? { database: options.database } : {}) });
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
   await app.register(healthPlugin);
+  await app.register(throttlePlugin, { config });
   await app.register(customerRoutes, { prefix: '/api/v1/oms/customers', config });
   return app;
 }

@@ -23,11 +23,11 @@ export function createMemoryHistoryStore({ maxKeys = 100_000, now = Date.now }: 
       let expired = 0;
       while (expired < history.length && history[expired]! <= at - durationMs) expired++;
       if (expired > 0) history.splice(0, expired);
-      const state: WindowState = { allowed: history.length < limit, now: at, count: history.length, oldest: history[0] ?? null };
-      if (state.allowed && record) history.push(at);
+      const allowed = history.length < limit;
+      if (allowed && record) history.push(at);
       if (history.length > 0) histories.set(key, history, { ttl: durationMs });
       else histories.delete(key);
-      return state;
+      return { allowed, now: at, count: history.length, oldest: history[0] ?? null };
     },
     async close() {
       histories.clear();

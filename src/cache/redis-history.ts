@@ -16,16 +16,16 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local duration = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - duration)
-local count = redis.call('ZCARD', KEYS[1])
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or ''
 local allowed = 0
-if count < tonumber(ARGV[1]) then
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   allowed = 1
   if ARGV[3] == '1' then
     redis.call('ZADD', KEYS[1], now, ARGV[4])
     redis.call('PEXPIRE', KEYS[1], duration)
   end
 end
+local count = redis.call('ZCARD', KEYS[1])
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or ''
 return {allowed, now, count, oldest}
 `;
 

@@ -35,9 +35,9 @@ export interface WindowState {
   allowed: boolean;
   /** The store's clock, ms. */
   now: number;
-  /** Entries in the window before this request was added. */
+  /** Entries in the window after this call (a recorded request included, as DRF's `self.history`). */
   count: number;
-  /** The oldest entry's time, ms (`history[-1]`), or null for an empty history. */
+  /** The oldest entry's time after this call, ms (`history[-1]`), or null for an empty history. */
   oldest: number | null;
 }
 

@@ -26,9 +26,17 @@ describe('config', () => {
     [{ DATABASE_URL: 'mysql://x' }, /^Invalid configuration: DATABASE_URL must be a postgres/],
     [{ PAGE_SIZE: '2000' }, /^Invalid configuration: PAGE_SIZE must not exceed MAX_PAGE_SIZE \(1000\)/],
     [{ SEED_DEMO_DATA: 'maybe' }, /^Invalid configuration: SEED_DEMO_DATA must be true or false/],
+    [{ THROTTLE_RATE: '100/week' }, /^Invalid configuration: THROTTLE_RATE must look like 100\/second, 1000\/minute, 50\/hour or 5000\/day \(got "100\/week"\)$/],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, /^Invalid configuration: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ EXPORT_CONCURRENCY: '0' }, /^Invalid configuration: EXPORT_CONCURRENCY must be at least 1/],
   ])('rejects %o with one clear line naming the variable', (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
+  });
+
+  it('reads THROTTLE_RATE as DRF does; unset means no throttling', () => {
+    expect(parseConfig({ THROTTLE_RATE: '1000/minute' }).THROTTLE_RATE).toEqual({ numRequests: 1000, durationSeconds: 60 });
+    expect(parseConfig({}).THROTTLE_RATE).toBeUndefined();
   });
 
   it('reports every bad variable, one line each', () => {

@@ -131,6 +131,17 @@ describe('the in-process store stays bounded', () => {
     expect((await store.hit('c', 1, 60_000, false))?.allowed).toBe(false);
   });
 
+  it('keeps at most maxEntries request times in all, dropping the least recently used keys', async () => {
+    const clock = { now: 0 };
+    const store = createMemoryHistoryStore({ maxEntries: 10, now: () => clock.now });
+    for (let i = 0; i < 4; i++, clock.now++) await store.hit('a', 100, 60_000, true);
+    for (let i = 0; i < 4; i++, clock.now++) await store.hit('b', 100, 60_000, true);
+    // 'a' (4 + 1) and 'b' (4 + 1) fill the budget; a third key pushes 'a' out.
+    await store.hit('c', 100, 60_000, true);
+    expect((await store.hit('a', 100, 60_000, false))?.count).toBe(0);
+    expect((await store.hit('b', 100, 60_000, false))?.count).toBe(4);
+  });
+
   it('forgets a key whose window has passed', async () => {
     const { clock, store } = clockedStore();
     await store.hit('a', 1, 1_000, true);

@@ -2,7 +2,7 @@
  * A read-only list endpoint: port of DRF's `ListAPIView` request cycle
  * (`views.py` `APIView.dispatch`/`initial`). The order of checks is the
  * original's and is written once, in `initial()`: negotiate (404/406), then
- * authenticate (401), then the method (405); the GET handler then filters
+ * authenticate (401), then throttle (429), then the method (405); the GET handler then filters
  * (400), paginates (404) and renders. Ours: `limit=all` streams every
  * matching row instead of a page, and the file formats carry the page's
  * count and links in headers.

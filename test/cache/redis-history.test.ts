@@ -88,6 +88,33 @@ describe('Redis history store', () => {
     expect(await s.hit('k', 1, 60_000, true)).toMatchObject({ allowed: false, count: 1 });
   });
 
+  it('gives up on a Redis that accepts commands but never answers, after the short command timeout', async () => {
+    // A server that gets through ioredis's handshake (HELLO 3, CLIENT SETINFO, INFO) and then answers nothing.
+    const replies: Record<string, string> = { hello: '%1\r\n+proto\r\n:3\r\n', client: '+OK\r\n', info: '$0\r\n\r\n' };
+    const silent = net.createServer((socket) => {
+      socket.on('data', (data) => {
+        for (const [, name] of data.toString('latin1').matchAll(/\*\d+\r\n\$\d+\r\n(\w+)/g)) {
+          const reply = replies[name!.toLowerCase()];
+          if (reply) socket.write(reply);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const warnings: string[] = [];
+      const s = await store(uniquePrefix(), `redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, warnings);
+      const started = performance.now();
+      expect(await s.hit('k', 1, 60_000, true)).toBeNull();
+      const waited = performance.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(200);
+      expect(waited).toBeLessThan(1_500);
+      expect(warnings).toHaveLength(1);
+      await s.close();
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('answers null at once when Redis cannot be reached, warning once rather than per call', async () => {
     const warnings: string[] = [];
     const s = await store(uniquePrefix(), `redis://127.0.0.1:${await closedPort()}`, warnings);

@@ -11,6 +11,7 @@ import type { Database } from './db/database.js';
 import databasePlugin from './plugins/database.js';
 import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
+import throttlePlugin from './plugins/throttle.js';
 import customerRoutes from './customers/customer.routes.js';
 import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
@@ -100,6 +101,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
   // Outside the Host check: orchestrators probe /health and /ready by pod IP, which ALLOWED_HOSTS need not list.
   await app.register(healthPlugin);
+  await app.register(throttlePlugin, { config });
   // Everything else, unknown paths included, answers only to an allowed Host, as Django's CommonMiddleware does.
   await app.register(async (site) => {
     site.decorateRequest('validatedHost', '');

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseRate } from './rest/throttling.js';
 
 const integer = (min: number, max: number) =>
   z
@@ -95,6 +96,37 @@ export const ConfigSchema = z
     MAX_CONNECTIONS: integer(1, 1_000_000)
       .default(1024)
       .describe('Most simultaneous client connections; new ones beyond it are closed at once. Keep it below the open-files limit'),
+    EXPORT_CONCURRENCY: integer(1, 1000)
+      .optional()
+      .describe('Most limit=all exports at once in this process (429 beyond); unset = a third of DB_POOL_MAX, at least 1 (embedded: 1)'),
+    EXPORT_CONCURRENCY_PER_TOKEN: integer(1, 1000)
+      .default(2)
+      .describe("Most limit=all exports at once per user's tokens in this process (429 beyond)"),
+    THROTTLE_RATE: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return undefined;
+        try {
+          return parseRate(v);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .describe('Requests allowed per token, and per client address without a valid token, as 100/second, 1000/minute, …/hour, …/day; unset = no throttling'),
+    REDIS_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+      .describe('Redis URL for THROTTLE_RATE counts shared by every process; unset = counted in each process'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .trim()
+      .min(1)
+      .default('oms-customers:')
+      .describe('Prefix of every Redis key this service writes'),
   })
   .superRefine((c, ctx) => {
     // zod 4 runs this even when a field failed; only compare two valid sizes.

@@ -30,9 +30,17 @@ describe('config', () => {
     [{ SEED_DEMO_DATA: 'maybe' }, /^Invalid configuration: SEED_DEMO_DATA must be true or false/],
     [{ HEADERS_TIMEOUT_MS: '30000' }, /^Invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS \(20000\)/],
     [{ MAX_CONNECTIONS: '0' }, /^Invalid configuration: MAX_CONNECTIONS must be at least 1/],
+    [{ THROTTLE_RATE: '100/week' }, /^Invalid configuration: THROTTLE_RATE must look like 100\/second, 1000\/minute, 50\/hour or 5000\/day \(got "100\/week"\)$/],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, /^Invalid configuration: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ EXPORT_CONCURRENCY: '0' }, /^Invalid configuration: EXPORT_CONCURRENCY must be at least 1/],
   ])('rejects %o with one clear line naming the variable', (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
+  });
+
+  it('reads THROTTLE_RATE as DRF does; unset means no throttling', () => {
+    expect(parseConfig({ THROTTLE_RATE: '1000/minute' }).THROTTLE_RATE).toEqual({ numRequests: 1000, durationSeconds: 60 });
+    expect(parseConfig({}).THROTTLE_RATE).toBeUndefined();
   });
 
   it('reports every bad variable, one line each', () => {

@@ -12,13 +12,21 @@ import { createPageNumberPagination } from '../rest/pagination.js';
 import { createMetadata } from '../rest/metadata.js';
 import { createRenderers } from '../rest/renderers/index.js';
 import { registerListView } from '../rest/list-view.js';
+import { createViewThrottling } from '../rest/throttling.js';
+import { createExportSlots, defaultExportConcurrency } from '../rest/export-slots.js';
 
 export interface CustomerRoutesOptions {
-  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS'>;
+  config: Pick<
+    Config,
+    'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS' | 'EXPORT_CONCURRENCY' | 'EXPORT_CONCURRENCY_PER_TOKEN' | 'THROTTLE_RATE'
+  >;
 }
 
 const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, { config }) => {
   const renderers = createRenderers({ csvFormulaGuard: config.CSV_FORMULA_GUARD });
+  const { throttleStore } = scope;
+  // The pool the database really has (embedded: 1), not DB_POOL_MAX as configured.
+  const poolSize = scope.db.pool.options.max ?? 1;
   registerListView(scope, {
     path: '/list-simple/',
     resource: customerResource,
@@ -34,6 +42,11 @@ const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, 
     metadata: createMetadata(customerResource, { renders: renderers.map((r) => r.mediaType) }),
     downloadName: 'customers',
     ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
+    ...(config.THROTTLE_RATE && throttleStore ? { throttling: createViewThrottling({ rate: config.THROTTLE_RATE, store: throttleStore }) } : {}),
+    exportSlots: createExportSlots({
+      total: config.EXPORT_CONCURRENCY ?? defaultExportConcurrency(poolSize),
+      perOwner: config.EXPORT_CONCURRENCY_PER_TOKEN,
+    }),
   });
 };
 

@@ -54,6 +54,21 @@ export class NotAcceptable extends ApiError {
   }
 }
 
+/**
+ * 429 (DRF: Throttled). The wait is rounded up to whole seconds (`math.ceil`) and told with
+ * `ngettext`'s singular for exactly 1; `Retry-After` carries it when it is not zero, as
+ * `exception_handler` adds the header only for a truthy `exc.wait`.
+ */
+export class Throttled extends ApiError {
+  readonly wait: number | null;
+  constructor(wait: number | null = null, detail = 'Request was throttled.') {
+    const seconds = wait === null ? null : Math.ceil(wait);
+    const extra = seconds === null ? '' : ` Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
+    super(429, `${detail}${extra}`, seconds ? { 'Retry-After': String(seconds) } : {});
+    this.wait = seconds;
+  }
+}
+
 /** 400 with django-filter's body: every failing filter at once, in declaration order. */
 export class ValidationError extends ApiError {
   readonly errors: Record<string, string[]>;

@@ -2,7 +2,7 @@
  * A read-only list endpoint: port of DRF's `ListAPIView` request cycle
  * (`views.py` `APIView.dispatch`/`initial`). The order of checks is the
  * original's and is written once, in `initial()`: negotiate (404/406), then
- * authenticate (401), then the method (405); the GET handler then filters
+ * authenticate (401), then throttle (429), then the method (405); the GET handler then filters
  * (400), paginates (404) and renders. Ours: `limit=all` streams every
  * matching row instead of a page, and the file formats carry the page's
  * count and links in headers.
@@ -16,7 +16,9 @@ import type { Metadata } from './metadata.js';
 import { responseContentType, type DatabaseRowFormat, type Renderer, type RenderContext, type Row } from './renderers/index.js';
 import { getIndent, jsonRenderer, renderJson, type PageEnvelope } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
-import { ApiError, MethodNotAllowed, NotAuthenticated } from './exceptions.js';
+import { ApiError, AuthenticationFailed, MethodNotAllowed, NotAuthenticated, Throttled } from './exceptions.js';
+import type { ViewThrottling } from './throttling.js';
+import type { ExportSlots } from './export-slots.js';
 import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
 import { linkHost } from '../http/host.js';
 
@@ -75,7 +77,18 @@ export interface ListViewOptions {
   downloadName?: string;
   /** Most rows a `limit=all` export may return; none when unset. */
   exportMaxRows?: number;
+  /** Rate throttles (DRF's `throttle_classes`); none when unset, DRF's default. */
+  throttling?: ViewThrottling;
+  /** Caps on concurrent `limit=all` exports; none when unset. */
+  exportSlots?: ExportSlots;
 }
+
+/**
+ * The wait told to an export refused by a cap. A running download's end cannot be predicted
+ * (it goes at its client's pace), so the client is told to try again in the shortest wait
+ * DRF's wording allows rather than given a made-up estimate.
+ */
+export const EXPORT_RETRY_AFTER_SECONDS = 1;
 
 /** The page-size value that asks for every row in one response (ours). */
 export const EXPORT_ALL = 'all';
@@ -108,7 +121,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     reply.header('allow', VIEW_HEADERS.allow);
   });
 
-  /** `APIView.initial`: content negotiation, then authentication. */
+  /** `APIView.initial`: content negotiation, then authentication, then throttles. */
   async function initial(request: FastifyRequest): Promise<Initialised> {
     const { rawQuery } = splitRequestTarget(request.url);
     const query = parseQuery(rawQuery);
@@ -116,17 +129,41 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const negotiated = selectRenderer(renderers, accept, query.get('format'));
     const ctx: RenderContext = { mediaType: negotiated.mediaType, params: negotiated.params };
     if (negotiated.renderer.mediaType === jsonRenderer.mediaType) request.acceptedJson = ctx;
-    const user = await authentication.authenticate(request.headers.authorization);
-    if (!user) throw new NotAuthenticated(undefined, authentication.authenticateHeader());
+    const user = await authenticateAndThrottle(request);
     return { renderer: negotiated.renderer, ctx, user, query, rawQuery };
   }
 
+  /**
+   * DRF's order for a valid token: look it up, then count the request against its user. A
+   * request without a valid token counts against its address (request.ip, which honours
+   * TRUST_PROXY) and gets 429 rather than 401 once that is spent; DRF would answer 401 forever,
+   * its permission check coming before its throttles, which leaves token guessing unthrottled.
+   */
+  async function authenticateAndThrottle(request: FastifyRequest): Promise<AuthUser> {
+    const { throttling } = view;
+    const address = request.ip ?? '';
+    await throttling?.beforeAuthentication(address);
+    let user: AuthUser | null;
+    try {
+      user = await authentication.authenticate(request.headers.authorization);
+    } catch (error) {
+      if (error instanceof AuthenticationFailed) await throttling?.anonymous(address);
+      throw error;
+    }
+    if (!user) {
+      await throttling?.anonymous(address);
+      throw new NotAuthenticated(undefined, authentication.authenticateHeader());
+    }
+    await throttling?.authenticated(user.userId);
+    return user;
+  }
+
   async function list(request: FastifyRequest, reply: FastifyReply) {
-    const { renderer, ctx, query, rawQuery } = await initial(request);
+    const { renderer, ctx, query, rawQuery, user } = await initial(request);
     const { conditions, ordering } = resource.parseQuery(query);
     const renderCtx: RenderContext = { ...ctx, fields: resource.fields, title: downloadName };
     if (query.get(pagination.pageSizeQueryParam) === EXPORT_ALL && repository.streamAll && renderer.stream) {
-      return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering });
+      return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering, user });
     }
     const pageSize = pagination.getPageSize(query);
     const count = await repository.count(conditions);
@@ -148,15 +185,30 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   async function exportAll(
     request: FastifyRequest,
     reply: FastifyReply,
-    { renderer, ctx, query, conditions, ordering }: {
+    { renderer, ctx, query, conditions, ordering, user }: {
       renderer: Renderer; ctx: RenderContext; query: Map<string, string>;
-      conditions: readonly Condition[]; ordering: readonly OrderTerm[];
+      conditions: readonly Condition[]; ordering: readonly OrderTerm[]; user: AuthUser;
     },
   ) {
+    // Before the snapshot takes a connection; freed when the response ends, however it ends.
+    const release = view.exportSlots ? view.exportSlots.acquire(String(user.userId)) : () => {};
+    if (!release) throw new Throttled(EXPORT_RETRY_AFTER_SECONDS);
     // The client going away stops the query and hands the connection back, whatever is in progress.
     const gone = new AbortController();
-    reply.raw.once('close', () => gone.abort());
-    const rows = await openExport(renderer, ctx, conditions, ordering, gone.signal);
+    const hangUp = () => {
+      gone.abort();
+      release();
+    };
+    // A client that left during authentication has already closed the response: 'close' is past.
+    if (reply.raw.destroyed) hangUp();
+    else reply.raw.once('close', hangUp);
+    let rows: Awaited<ReturnType<typeof openExport>>;
+    try {
+      rows = await openExport(renderer, ctx, conditions, ordering, gone.signal);
+    } catch (error) {
+      release();
+      throw error;
+    }
     const envelope: PageEnvelope = { count: rows.count, next: null, previous: null };
     try {
       pagination.getPage(query, rows.count, Math.max(rows.count, 1));
@@ -166,11 +218,13 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       }
     } catch (error) {
       await rows.close();
+      release();
       throw error;
     }
     // HEAD: the headers of the export without running it.
     if (request.method === 'HEAD') {
       await rows.close();
+      release();
       return finalize(reply, renderer, ctx, envelope).send(Readable.from([]));
     }
     return finalize(reply, renderer, ctx, envelope).send(rows.body(envelope));

@@ -1,0 +1,64 @@
+/**
+ * Export clients over real HTTP for the overload tests: a table big enough that an export
+ * cannot finish into socket buffers, a download that stops reading (and so holds its export),
+ * and a plain full read.
+ */
+import http from 'node:http';
+import type pg from 'pg';
+
+/** Enough customers that an export's JSON (~15 MB) cannot fit in loopback socket buffers. */
+export async function insertMany(pool: pg.Pool, count: number): Promise<void> {
+  await pool.query(`INSERT INTO channel (id, name) VALUES (1, 'One') ON CONFLICT (id) DO NOTHING`);
+  await pool.query(
+    `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
+     SELECT g, timestamptz '2020-01-01Z' + g * interval '1 second', timestamptz '2021-01-01Z', g,
+            'customer' || g || '@example.com', 'First name ' || g, 'Last name ' || g, '+90 555 ' || g, 'ERP-' || g, 1
+     FROM generate_series(1, $1::int) AS g`,
+    [count],
+  );
+}
+
+export interface HeldExport {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** The body so far; for a refused export, all of it. */
+  body(): string;
+  /** Hangs up mid-download. */
+  abort(): void;
+}
+
+/**
+ * Starts `GET url` and, for a 200, reads nothing once the headers are in: the export then
+ * holds its slot (and its connection) until abort(). Any other status is read to its end.
+ */
+export function startExport(url: string, token: string, method = 'GET'): Promise<HeldExport> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { authorization: `Token ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      const held: HeldExport = {
+        status: res.statusCode!, headers: res.headers, body: () => Buffer.concat(chunks).toString('utf8'), abort: () => req.destroy(),
+      };
+      if (res.statusCode === 200 && method === 'GET') {
+        res.pause();
+        resolve(held);
+        return;
+      }
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(held));
+    });
+    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+    req.end();
+  });
+}
+
+/** Reads a whole response. */
+export function fetchAll(url: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers: { authorization: `Token ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
+    }).on('error', reject);
+  });
+}
+

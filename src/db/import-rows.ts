@@ -50,7 +50,7 @@ export function isValidEmail(value: string): boolean {
 const lengthOf = (text: string): number => (/[\uD800-\uDBFF]/.test(text) ? [...text].length : text.length);
 
 /** Most characters of a file's value an error message repeats: a bad value may be megabytes long. */
-export const ECHO_CHARS = 80;
+const ECHO_CHARS = 80;
 /** The first ECHO_CHARS characters of `text`, with … when there were more. */
 const clip = (text: string): string => {
   if (text.length <= ECHO_CHARS) return text;
@@ -121,7 +121,7 @@ const lineBreaks = (cells: readonly string[]): number =>
  * The longest CSV record read, in bytes. A valid one is a few kB (every text field is bounded);
  * past this the record is refused rather than held, which bounds memory when a quote never closes.
  */
-export const MAX_CSV_RECORD_BYTES = 1 << 20;
+const MAX_CSV_RECORD_BYTES = 1 << 20;
 
 /** csv-parse's failures, as a line of ours: what went wrong and how the record starts. */
 function describeCsvError(error: Error, raw: string | undefined): string {
@@ -150,7 +150,7 @@ async function* readCsv(input: Readable, fields: readonly CompiledField[], resto
       const start = line;
       line += 1 + lineBreaks(record);
       if (order === null) {
-        const header = record;
+        const header = record; // csv-parse drops a BOM (option bom)
         const expected = fields.map((f) => f.name);
         const unknown = header.filter((name) => !expected.includes(name));
         const missing = expected.filter((name) => !header.includes(name));
@@ -198,7 +198,7 @@ async function* readJsonLines(input: Readable, fields: readonly CompiledField[])
     }
     const unknown = Object.keys(object).filter((key) => !names.has(key));
     if (unknown.length > 0) {
-      yield { line, problems: [`unknown keys: ${unknown.join(', ')}`] };
+      yield { line, problems: [`unknown keys: ${clip(unknown.join(', '))}`] };
       continue;
     }
     const record = object as Record<string, unknown>;

@@ -236,6 +236,8 @@ describe('customers:import validation: nothing is written unless every row is va
     ]);
     const jsonl = await importText(target, `${JSON.stringify({ ...row(1), omnitron_id: Array.from({ length: 1000 }, (_, i) => i) })}\n`, { format: 'jsonl' });
     expect(jsonl.problems).toEqual([{ line: 1, message: `omnitron_id: expected a whole number, got ${JSON.stringify(Array.from({ length: 1000 }, (_, i) => i)).slice(0, 80)}…` }]);
+    const unknownKey = await importText(target, `${JSON.stringify({ ...row(1), ['k'.repeat(200)]: 1 })}\n`, { format: 'jsonl' });
+    expect(unknownKey.problems).toEqual([{ line: 1, message: `unknown keys: ${'k'.repeat(80)}…` }]);
   });
 
   it('reports a quoted field that never closes on the line it opens, after the problems before it', async () => {

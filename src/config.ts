@@ -73,8 +73,8 @@ export const ConfigSchema = z
       .default(10_000)
       .describe('On SIGTERM/SIGINT, how long in-flight requests may take before the process exits, ms'),
     SEED_DEMO_DATA: boolean
-      .default(true)
-      .describe('On a database with no customers, load the demo customers and print a demo token at start'),
+      .optional()
+      .describe('On a database with no customers, load the demo customers and print a demo token at start; unset = on for the embedded database, off with DATABASE_URL'),
     CSV_FORMULA_GUARD: boolean
       .default(true)
       .describe("Prefix CSV text cells a spreadsheet would run as a formula (=, +, -, @, tab, CR) with '; the importer removes it"),
@@ -169,6 +169,14 @@ export function parseConfig(env: Environment): Config {
 
 export function loadConfig(): Config {
   return parseConfig(readEnvironment());
+}
+
+/**
+ * Whether a start seeds an empty database. Unset means only the embedded database: a server
+ * at DATABASE_URL may be production, which must never get a token nobody asked for.
+ */
+export function seedsDemoData(config: Pick<Config, 'SEED_DEMO_DATA' | 'DATABASE_URL'>): boolean {
+  return config.SEED_DEMO_DATA ?? config.DATABASE_URL === undefined;
 }
 
 /** The defaults, as a test or a tool would start from. */

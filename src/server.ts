@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, seedsDemoData, type Config } from './config.js';
 import { buildApp } from './app.js';
 import { openDatabase } from './db/database.js';
 import { prepareDatabase } from './db/prepare.js';
@@ -15,7 +15,7 @@ export async function startServer(config: Config) {
   const app = await buildApp(config, { database });
   try {
     const { applied, seed } = await prepareDatabase(database, {
-      seedWhenEmpty: config.SEED_DEMO_DATA,
+      seedWhenEmpty: seedsDemoData(config),
       log: (message) => app.log.info(message),
     });
     if (applied.length > 0) app.log.info({ applied }, 'migrations applied');

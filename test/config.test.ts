@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ConfigSchema, defaultConfig, parseConfig } from '../src/config.js';
+import { ConfigError, ConfigSchema, defaultConfig, parseConfig, seedsDemoData } from '../src/config.js';
 
 describe('config', () => {
   it('has documented defaults when the environment is empty', () => {
@@ -50,6 +50,15 @@ describe('config', () => {
     } catch (error) {
       expect((error as Error).message.split('\n')).toHaveLength(2);
     }
+  });
+
+  it('seeds demo data by default on the embedded database only; an explicit SEED_DEMO_DATA wins', () => {
+    const server = 'postgresql://u@h/db';
+    expect(seedsDemoData(parseConfig({}))).toBe(true);
+    expect(seedsDemoData(parseConfig({ DATABASE_URL: server }))).toBe(false);
+    expect(seedsDemoData(parseConfig({ DATABASE_URL: server, SEED_DEMO_DATA: 'true' }))).toBe(true);
+    expect(seedsDemoData(parseConfig({ SEED_DEMO_DATA: 'false' }))).toBe(false);
+    expect(seedsDemoData(parseConfig({ DATABASE_URL: server, SEED_DEMO_DATA: '' }))).toBe(false);
   });
 
   it('.env.example documents every variable with its description and default', () => {

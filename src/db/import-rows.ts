@@ -7,10 +7,11 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
-import { parse as parseCsv } from 'fast-csv';
+import { CsvError, parse as parseCsv } from 'csv-parse';
 import type { CompiledField } from '../rest/declaration.js';
 import { parseDjangoDateTime } from '../lib/timestamp.js';
 import { restoreFormula } from '../lib/formula-guard.js';
+import { itemsThenError } from '../lib/items-then-error.js';
 
 /** A number, text (timestamps as exact UTC text), or null for "not given" / NULL. */
 export type ImportValue = number | string | null;
@@ -47,7 +48,17 @@ export function isValidEmail(value: string): boolean {
 
 /** PostgreSQL counts varchar(n) in characters (code points), not UTF-16 units. */
 const lengthOf = (text: string): number => (/[\uD800-\uDBFF]/.test(text) ? [...text].length : text.length);
-const show = (value: unknown): string => JSON.stringify(typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…` : value);
+
+/** Most characters of a file's value an error message repeats: a bad value may be megabytes long. */
+const ECHO_CHARS = 80;
+/** The first ECHO_CHARS characters of `text`, with … when there were more. */
+const clip = (text: string): string => {
+  if (text.length <= ECHO_CHARS) return text;
+  return `${text.slice(0, ECHO_CHARS).replace(/[\uD800-\uDBFF]$/, '')}…`;
+};
+/** A value as the file gave it, quoted (strings) or as JSON, clipped. */
+const show = (value: unknown): string =>
+  typeof value === 'string' ? JSON.stringify(clip(value)) : clip(JSON.stringify(value) ?? String(value));
 
 type Checked = { value: ImportValue } | { problem: string };
 
@@ -106,17 +117,40 @@ function checkRow(fields: readonly CompiledField[], cells: readonly unknown[], l
 const lineBreaks = (cells: readonly string[]): number =>
   cells.reduce((n, cell) => n + (/[\r\n]/.test(cell) ? (cell.match(/\r\n|\r|\n/g)?.length ?? 0) : 0), 0);
 
+/**
+ * The longest CSV record read, in bytes. A valid one is a few kB (every text field is bounded);
+ * past this the record is refused rather than held, which bounds memory when a quote never closes.
+ */
+const MAX_CSV_RECORD_BYTES = 1 << 20;
+
+/** csv-parse's failures, as a line of ours: what went wrong and how the record starts. */
+function describeCsvError(error: Error, raw: string | undefined): string {
+  const starts = raw ? `; the record starts ${show(raw)}` : '';
+  if (!(error instanceof CsvError)) return `cannot read the file: ${error.message}`;
+  if (error.code === 'CSV_QUOTE_NOT_CLOSED') return `malformed CSV: a quoted field is never closed${starts}`;
+  if (error.code === 'CSV_MAX_RECORD_SIZE') {
+    return `malformed CSV: record longer than ${MAX_CSV_RECORD_BYTES} bytes (a quoted field that is never closed?)${starts}`;
+  }
+  return `malformed CSV: ${clip(error.message.replace(/\s+/g, ' '))}`;
+}
+
 async function* readCsv(input: Readable, fields: readonly CompiledField[], restoreFormulas: boolean): AsyncGenerator<ImportLine> {
   let line = 1;
   let order: number[] | null = null;
-  const parser = input.pipe(parseCsv<string[], string[]>({ headers: false }));
+  // csv-parse scans each byte once (fast-csv rescanned an unfinished record on every chunk, so
+  // an unterminated quote cost quadratic time and memory); quotes inside an unquoted field are
+  // literal, as in Python's csv; any of the three line endings ends a record.
+  const parser = input.pipe(parseCsv({
+    bom: true, raw: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: false,
+    record_delimiter: ['\r\n', '\n', '\r'], max_record_size: MAX_CSV_RECORD_BYTES,
+  }));
   input.on('error', (error) => parser.destroy(error));
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const { record, raw } of itemsThenError<{ record: string[]; raw: string }>(parser)) {
       const start = line;
       line += 1 + lineBreaks(record);
       if (order === null) {
-        const header = record.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, '') : name));
+        const header = record; // csv-parse drops a BOM (option bom)
         const expected = fields.map((f) => f.name);
         const unknown = header.filter((name) => !expected.includes(name));
         const missing = expected.filter((name) => !header.includes(name));
@@ -124,8 +158,8 @@ async function* readCsv(input: Readable, fields: readonly CompiledField[], resto
         if (unknown.length || missing.length || repeated.length) {
           yield { line: start, problems: [
             `header must name the columns ${expected.join(',')}` +
-            `${missing.length ? `; missing ${missing.join(', ')}` : ''}${unknown.length ? `; unknown ${unknown.join(', ')}` : ''}` +
-            `${repeated.length ? `; repeated ${repeated.join(', ')}` : ''}`,
+            `${missing.length ? `; missing ${missing.join(', ')}` : ''}${unknown.length ? `; unknown ${clip(unknown.join(', '))}` : ''}` +
+            `${repeated.length ? `; repeated ${clip(repeated.join(', '))}` : ''}`,
           ] };
           return;
         }
@@ -133,14 +167,14 @@ async function* readCsv(input: Readable, fields: readonly CompiledField[], resto
         continue;
       }
       if (record.length !== order.length) {
-        // fast-csv reads a blank line as a record of no fields.
-        yield { line: start, problems: [record.length === 0 ? 'blank line' : `${record.length} fields, expected ${order.length}`] };
+        yield { line: start, problems: [/^[\r\n]*$/.test(raw) ? 'blank line' : `${record.length} fields, expected ${order.length}`] };
         continue;
       }
       yield checkRow(fields, order.map((i) => record[i]), start, true, restoreFormulas);
     }
   } catch (error) {
-    yield { line, problems: [`malformed CSV: ${(error as Error).message.replace(/\s+/g, ' ')}`] };
+    yield { line, problems: [describeCsvError(error as Error, (error as { raw?: string }).raw)] };
+    return;
   }
   if (order === null) yield { line: 1, problems: ['empty file: expected a header row'] };
 }
@@ -164,7 +198,7 @@ async function* readJsonLines(input: Readable, fields: readonly CompiledField[])
     }
     const unknown = Object.keys(object).filter((key) => !names.has(key));
     if (unknown.length > 0) {
-      yield { line, problems: [`unknown keys: ${unknown.join(', ')}`] };
+      yield { line, problems: [`unknown keys: ${clip(unknown.join(', '))}`] };
       continue;
     }
     const record = object as Record<string, unknown>;

@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { startServer } from '../../src/server.js';
+import { createTestDatabase, createTestPool } from '../helpers/database.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'oms-e2e-'));
@@ -87,4 +90,27 @@ describe('server process on the embedded database', () => {
     expect(code).toBe(2);
     expect(err.trim()).toBe('Invalid configuration: PORT must be a whole number (got "eighty")');
   }, 30_000);
+});
+
+describe('server start on a DATABASE_URL', () => {
+  it('with SEED_DEMO_DATA unset migrates but creates no user, no token and no customers', async () => {
+    const database = await createTestDatabase();
+    try {
+      const app = await startServer(parseConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent' }));
+      const health = await app.inject({ url: '/ready' });
+      await app.close();
+      expect(health.statusCode).toBe(200);
+      const pool = createTestPool(database, 1);
+      try {
+        const { rows } = await pool.query(
+          'SELECT (SELECT count(*) FROM api_user) AS users, (SELECT count(*) FROM api_token) AS tokens, (SELECT count(*) FROM customer) AS customers',
+        );
+        expect(rows[0]).toEqual({ users: '0', tokens: '0', customers: '0' });
+      } finally {
+        await pool.end();
+      }
+    } finally {
+      await database.drop();
+    }
+  }, 60_000);
 });

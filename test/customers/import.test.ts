@@ -53,6 +53,8 @@ const exportBody = async (app: TestApp, query: string) => {
   expect(res.statusCode).toBe(200);
   return res.rawPayload;
 };
+/** How an error message quotes the first 80 characters of a longer value. */
+const clipped = (text: string) => `"${JSON.stringify(text.slice(0, 80)).slice(1, -1)}…"`;
 /** Every customer as stored, timestamps to the microsecond. */
 const storedRows = async (app: TestApp) =>
   (await app.db.pool.query(
@@ -221,6 +223,47 @@ describe('customers:import validation: nothing is written unless every row is va
   it('takes the columns in any order and a BOM before the header', async () => {
     const result = await importText(target, '\uFEFFemail,omnitron_id,id,created_date,modified_date,first_name,last_name,phone_number,erp_code,channel\r\nz@example.com,7,70,,,,,,,\r\n', { dryRun: true });
     expect(result).toMatchObject({ ok: true, inserted: 1 });
+  });
+
+  it('reads a quote inside an unquoted field as a character, and LF or CR line endings after a CRLF header', async () => {
+    const result = await importText(target, `${HEADER}\r\n1,,,1,a@example.com,5" screen,B,,,\n2,,,1,b@example.com,A,B,,,\r3,,,1,c@example.com,A,B,,,\n`, { dryRun: true });
+    expect(result).toMatchObject({ ok: true, rows: 3, problems: [] });
+  });
+
+  it('repeats at most the first 80 characters of a bad value', async () => {
+    const long = `${'ö'.repeat(100)}@`;
+    const csv = await importText(target, `${HEADER}\r\n1,,,1,${long},A,B,,,\r\n2,${'9'.repeat(200)},,1,b@example.com,A,B,,,\r\n`);
+    expect(csv.problems).toEqual([
+      { line: 2, message: `email: not a valid email address ("${'ö'.repeat(80)}…")` },
+      { line: 3, message: `created_date: not a valid date/time ("${'9'.repeat(80)}…")` },
+    ]);
+    const jsonl = await importText(target, `${JSON.stringify({ ...row(1), omnitron_id: Array.from({ length: 1000 }, (_, i) => i) })}\n`, { format: 'jsonl' });
+    expect(jsonl.problems).toEqual([{ line: 1, message: `omnitron_id: expected a whole number, got ${JSON.stringify(Array.from({ length: 1000 }, (_, i) => i)).slice(0, 80)}…` }]);
+    const unknownKey = await importText(target, `${JSON.stringify({ ...row(1), ['k'.repeat(200)]: 1 })}\n`, { format: 'jsonl' });
+    expect(unknownKey.problems).toEqual([{ line: 1, message: `unknown keys: ${'k'.repeat(80)}…` }]);
+  });
+
+  it('reports a quoted field that never closes on the line it opens, after the problems before it', async () => {
+    const text = `${HEADER}\r\n1,,,1,not-an-email,A,B,,,\r\n2,,,1,b@example.com,A,B,,,\r\n3,,,1,c@example.com,"Three\r\n${'lorem ipsum, dolor\r\n'.repeat(20)}`;
+    expect((await importText(target, text)).problems).toEqual([
+      { line: 2, message: 'email: not a valid email address ("not-an-email")' },
+      { line: 4, message: `malformed CSV: a quoted field is never closed; the record starts ${clipped(`3,,,1,c@example.com,"Three\r\n${'lorem ipsum, dolor\r\n'.repeat(20)}`)}` },
+    ]);
+  });
+
+  it('fails fast, in bounded memory, on 10 MB after an unterminated quote (fast-csv took 41 s and 675 MB)', async () => {
+    const filler = Buffer.from('lorem ipsum, dolor sit amet\n'.repeat(2300));
+    const chunks = [Buffer.from(`${HEADER}\n1,,,1,a@example.com,A,B,,,\n2,,,1,b@example.com,"Two\n`)];
+    for (let size = 0; size < 10e6; size += filler.length) chunks.push(filler);
+    const started = performance.now();
+    const result = await importCustomers(target.db.pool, customerResource, Readable.from(chunks), { format: 'csv', restoreFormulas: true });
+    const seconds = (performance.now() - started) / 1000;
+    expect(result.problems).toEqual([{
+      line: 3,
+      message: `malformed CSV: record longer than 1048576 bytes (a quoted field that is never closed?); the record starts ${clipped(`2,,,1,b@example.com,"Two\n${'lorem ipsum, dolor sit amet\n'.repeat(3)}`)}`,
+    }]);
+    // Quadratic rescanning took minutes here; a linear read takes well under a second.
+    expect(seconds).toBeLessThan(10);
   });
 
   it('reports JSON Lines problems by line', async () => {

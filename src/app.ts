@@ -12,7 +12,8 @@ import databasePlugin from './plugins/database.js';
 import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
 import customerRoutes from './customers/customer.routes.js';
-import { ApiError, NotFound, ServerError } from './rest/exceptions.js';
+import { ApiError, NotFound, ServerError, ServiceUnavailable } from './rest/exceptions.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 import { renderJson } from './rest/renderers/json.js';
 
 export interface AppOptions {
@@ -77,6 +78,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     } else if (typeof (error as { statusCode?: unknown }).statusCode === 'number' && (error as { statusCode: number }).statusCode < 500) {
       // Fastify's own client errors (body too large, bad content length, ...): keep the status, DRF's body shape.
       apiError = new ApiError((error as { statusCode: number }).statusCode, (error as Error).message);
+    } else if (isDatabaseUnavailable(error)) {
+      // The database is down, cut off, saturated or too slow: not the request's fault, and not a bug.
+      request.log.warn({ err: error }, 'database unavailable');
+      apiError = new ServiceUnavailable();
     } else {
       request.log.error({ err: error }, 'unhandled error');
       apiError = new ServerError();
@@ -90,7 +95,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   await app.register(databasePlugin, { config, ...(options.database ? { database: options.database } : {}) });
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
-  await app.register(healthPlugin);
+  await app.register(healthPlugin, { config });
   await app.register(customerRoutes, { prefix: '/api/v1/oms/customers', config });
   return app;
 }

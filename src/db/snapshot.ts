@@ -98,6 +98,9 @@ export async function openSnapshot(
     copyOut(text) {
       const copy = withoutQueryTimeout(client, () => client.query(copyTo(text)));
       copyUnfinished = true;
+      // The reader hears errors through its pipeline; this one hears those pg reports after the
+      // pipeline has already ended (the connection dropped under a stopped COPY).
+      copy.on('error', () => undefined);
       // Only a COPY that ran to its end leaves the connection usable for ROLLBACK.
       copy.once('end', () => (copyUnfinished = false));
       return copy;

@@ -90,6 +90,9 @@ export async function openSnapshot(
     query<R extends pg.QueryResultRow>(text: string, values: readonly unknown[] = []) {
       const running = client.query<R>(text, [...values]);
       inFlight = running;
+      // Observed here, at once, for every statement: a reader may hold one unawaited (a prefetched
+      // FETCH while the client is slow), and a rejection nobody listens to yet ends the process.
+      // Whoever awaits `running` still gets the error.
       running.catch((error: unknown) => {
         failed ??= error instanceof Error ? error : new Error(String(error));
       });

@@ -17,7 +17,8 @@ import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { createHostCheck } from './http/host.js';
 import { limitConnections, serverTimeouts } from './http/limits.js';
-import { ApiError, NotFound, ServerError } from './rest/exceptions.js';
+import { ApiError, NotFound, ServerError, ServiceUnavailable } from './rest/exceptions.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 import { renderJson } from './rest/renderers/json.js';
 
 export interface AppOptions {
@@ -86,6 +87,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     } else if (typeof (error as { statusCode?: unknown }).statusCode === 'number' && (error as { statusCode: number }).statusCode < 500) {
       // Fastify's own client errors (body too large, bad content length, ...): keep the status, DRF's body shape.
       apiError = new ApiError((error as { statusCode: number }).statusCode, (error as Error).message);
+    } else if (isDatabaseUnavailable(error)) {
+      // The database is down, cut off, saturated or too slow: not the request's fault, and not a bug.
+      request.log.warn({ err: error }, 'database unavailable');
+      apiError = new ServiceUnavailable();
     } else {
       request.log.error({ err: error }, 'unhandled error');
       apiError = new ServerError();
@@ -100,7 +105,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(databasePlugin, { config, ...(options.database ? { database: options.database } : {}) });
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
   // Outside the Host check: orchestrators probe /health and /ready by pod IP, which ALLOWED_HOSTS need not list.
-  await app.register(healthPlugin);
+  await app.register(healthPlugin, { config });
   await app.register(throttlePlugin, { config });
   // Everything else, unknown paths included, answers only to an allowed Host, as Django's CommonMiddleware does.
   await app.register(async (site) => {

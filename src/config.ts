@@ -69,6 +69,9 @@ export const ConfigSchema = z
       .default(30_000)
       .describe('statement_timeout for API queries in ms (0 = none)'),
     DB_CONNECT_TIMEOUT_MS: integer(0, 600_000).default(5_000).describe('How long to wait for a database connection, ms'),
+    DB_READY_TIMEOUT_MS: integer(1, 600_000)
+      .default(2_000)
+      .describe('How long GET /ready waits for the database (on a connection of its own) before answering 503, ms'),
     SHUTDOWN_GRACE_MS: integer(0, 600_000)
       .default(10_000)
       .describe('On SIGTERM/SIGINT, how long in-flight requests may take before the process exits, ms'),

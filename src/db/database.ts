@@ -13,6 +13,12 @@ import { createPool } from './pool.js';
 export interface Database {
   pool: pg.Pool;
   /**
+   * What the readiness probe queries: a pool of one connection of its own, so that a check never
+   * queues behind exports holding every API connection, with every wait bounded by
+   * DB_READY_TIMEOUT_MS. The embedded database has one connection in all: there it is `pool`.
+   */
+  probePool: pg.Pool;
+  /**
    * The Prisma client on the same pool, created on first use: only admin work (tokens, users)
    * needs it, so a serving process that does none never loads it (~9 MB of resident memory).
    */
@@ -23,7 +29,7 @@ export interface Database {
 
 export type DatabaseConfig = Pick<
   Config,
-  'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS'
+  'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_READY_TIMEOUT_MS'
 >;
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
@@ -42,12 +48,22 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     applicationName: 'oms-customers',
   });
-  // An idle client's socket error must not crash the process; the pool drops it.
-  pool.on('error', () => undefined);
+  const readyTimeoutMs = config.DB_READY_TIMEOUT_MS;
+  const probePool = embedded
+    ? pool
+    : createPool({
+        url: config.DATABASE_URL as string,
+        max: 1,
+        statementTimeoutMs: readyTimeoutMs,
+        connectTimeoutMs: readyTimeoutMs,
+        queryTimeoutMs: readyTimeoutMs,
+        applicationName: 'oms-customers-probe',
+      });
   let prisma: Promise<PrismaClient> | null = null;
   let closed = false;
   return {
     pool,
+    probePool,
     prisma: () =>
       (prisma ??= (async () => {
         const [{ PrismaClient }, { PrismaPg }] = await Promise.all([
@@ -62,6 +78,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       closed = true;
       if (prisma) await (await prisma).$disconnect();
       if (!pool.ended) await pool.end();
+      if (!probePool.ended) await probePool.end();
       await embedded?.stop();
     },
   };

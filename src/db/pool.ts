@@ -14,11 +14,33 @@ export interface PoolOptions {
   statementTimeoutMs: number;
   /** How long a checkout may wait for a new connection before failing. */
   connectTimeoutMs: number;
+  /**
+   * Client-side bound on every query, ms (0 = none): a frozen server or connection answers
+   * nothing, which statement_timeout cannot catch. Defaults to queryTimeoutFor(statementTimeoutMs).
+   */
+  queryTimeoutMs?: number;
   /** Shown in pg_stat_activity; defaults to `oms-customers`. */
   applicationName?: string;
 }
 
+/**
+ * How much longer than statement_timeout the client waits before giving a query up: enough for
+ * the server's own cancel (an ErrorResponse, the better outcome: the connection stays usable) to
+ * arrive first over a loaded network.
+ */
+export const QUERY_TIMEOUT_MARGIN_MS = 1_000;
+
+/**
+ * The client-side query timeout for a statement_timeout: a little above it, so the server's
+ * cancel normally wins; none when statement_timeout is none (0), since queries are then allowed
+ * to run for as long as they take and a client bound would cut them anyway.
+ */
+export function queryTimeoutFor(statementTimeoutMs: number): number {
+  return statementTimeoutMs > 0 ? statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS : 0;
+}
+
 export function createPool(opts: PoolOptions): pg.Pool {
+  const queryTimeoutMs = opts.queryTimeoutMs ?? queryTimeoutFor(opts.statementTimeoutMs);
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max,
@@ -26,6 +48,9 @@ export function createPool(opts: PoolOptions): pg.Pool {
     // every connection and covers Prisma's queries too, with no SET round trip.
     statement_timeout: opts.statementTimeoutMs,
     connectionTimeoutMillis: opts.connectTimeoutMs,
+    // A timed-out query fails with 'Query read timeout'; pool.query() then discards its connection
+    // (release with the error), and db/snapshot.ts does the same for its own.
+    ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),
     application_name: opts.applicationName ?? 'oms-customers',
   });
   // pg re-emits the error of an *idle* client (server restart, terminated

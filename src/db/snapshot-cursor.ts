@@ -59,6 +59,9 @@ export async function openSnapshotCursor<R extends pg.QueryResultRow>(
         const { rows } = await next;
         // A short batch is the last one; otherwise the next is fetched while this one is written.
         if (rows.length === 0) return;
+        // Nobody awaits that prefetch while the consumer holds this batch (for long, or for ever if
+        // it stops): snapshot.query() marks a rejection handled, and it is rethrown here next turn,
+        // so a fault in between cannot surface as an unhandled rejection that ends the process.
         if (rows.length === batchSize) next = fetch();
         yield rows;
         if (rows.length < batchSize) return;

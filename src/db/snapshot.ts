@@ -47,20 +47,27 @@ export async function openSnapshot(
   client.on('error', ignore);
   let inFlight: Promise<unknown> = Promise.resolve();
   let copyUnfinished = false;
+  // A statement that failed (cancelled, timed out client-side, connection lost) leaves a connection
+  // not worth a ROLLBACK round trip, which a frozen server would not answer: it is discarded.
+  let failed: Error | null = null;
   let closing: Promise<void> | null = null;
   let count = 0;
 
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       signal?.removeEventListener('abort', onAbort);
-      if (copyUnfinished) {
+      if (copyUnfinished || failed) {
         // pg destroys the socket of a client released with an error while a query is active
         // (the 'error' listener stays: the dying connection may still report).
-        client.release(new Error('COPY stopped before its end'));
+        client.release(failed ?? new Error('COPY stopped before its end'));
         return;
       }
       // A client runs one command at a time: let the statement in flight land first.
       await inFlight.catch(() => undefined);
+      if (failed) {
+        client.release(failed);
+        return;
+      }
       try {
         // Ends the snapshot and closes any cursor with it.
         await client.query('ROLLBACK');
@@ -83,11 +90,20 @@ export async function openSnapshot(
     query<R extends pg.QueryResultRow>(text: string, values: readonly unknown[] = []) {
       const running = client.query<R>(text, [...values]);
       inFlight = running;
+      // Observed here, at once, for every statement: a reader may hold one unawaited (a prefetched
+      // FETCH while the client is slow), and a rejection nobody listens to yet ends the process.
+      // Whoever awaits `running` still gets the error.
+      running.catch((error: unknown) => {
+        failed ??= error instanceof Error ? error : new Error(String(error));
+      });
       return running;
     },
     copyOut(text) {
-      const copy = client.query(copyTo(text));
+      const copy = withoutQueryTimeout(client, () => client.query(copyTo(text)));
       copyUnfinished = true;
+      // The reader hears errors through its pipeline; this one hears those pg reports after the
+      // pipeline has already ended (the connection dropped under a stopped COPY).
+      copy.on('error', () => undefined);
       // Only a COPY that ran to its end leaves the connection usable for ROLLBACK.
       copy.once('end', () => (copyUnfinished = false));
       return copy;
@@ -106,4 +122,22 @@ export async function openSnapshot(
   if (signal?.aborted) await close();
   else signal?.addEventListener('abort', onAbort, { once: true });
   return snapshot;
+}
+
+/**
+ * Runs `submit` with the client's query_timeout off. pg arms that timer for every query and clears
+ * it in the query's callback, which pg-copy-streams never calls: it would fire in the middle of
+ * (or after) any COPY longer than the timeout, for a slow reader too. A COPY is bounded instead by
+ * a stall timer that runs only while its reader waits (db/snapshot-copy.ts).
+ */
+function withoutQueryTimeout<T>(client: pg.PoolClient, submit: () => T): T {
+  // Internals: pg reads the default from connectionParameters as it submits each query.
+  const parameters = (client as unknown as { connectionParameters: { query_timeout?: number | false } }).connectionParameters;
+  const saved = parameters.query_timeout;
+  parameters.query_timeout = false;
+  try {
+    return submit();
+  } finally {
+    parameters.query_timeout = saved;
+  }
 }

@@ -87,3 +87,16 @@ export class ServerError extends ApiError {
     super(500, 'A server error occurred.');
   }
 }
+
+/** Seconds a client is told to wait after a 503 (Retry-After): about one pool checkout timeout. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * 503 for a request the service cannot serve right now through no fault of the request (DRF:
+ * ServiceUnavailable, "Service temporarily unavailable, try again later."), with Retry-After.
+ */
+export class ServiceUnavailable extends ApiError {
+  constructor(detail = 'Service temporarily unavailable, try again later.', retryAfterSeconds = RETRY_AFTER_SECONDS) {
+    super(503, detail, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}

@@ -28,12 +28,14 @@ export interface TestApp {
 export interface TestAppOptions {
   customers?: readonly DemoCustomer[];
   config?: Partial<Config>;
+  /** The URL the app connects to, given its database's (e.g. through a test/helpers/tcp-proxy.ts). */
+  connectThrough?: (url: string) => string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createMigratedTestDatabase();
   const config = defaultConfig({
-    DATABASE_URL: database.url,
+    DATABASE_URL: options.connectThrough ? options.connectThrough(database.url) : database.url,
     DB_POOL_MAX: database.embedded ? 1 : 4,
     LOG_LEVEL: 'info',
     ...options.config,

@@ -129,6 +129,9 @@ function workbookStream(
       // archiver buffers up to 1 MB of output by default; 64 KB is enough to keep the socket busy.
       zip: { zlib: { level: 1 }, highWaterMark: ZIP_BUFFER } as Partial<ExcelJS.stream.xlsx.ArchiverZipOptions>,
     });
+    // exceljs listens to its archive's errors only once committing; until then one would be an
+    // unheard 'error' event, which ends the process. It ends this response instead.
+    (workbook as unknown as { zip: NodeJS.EventEmitter }).zip.on('error', (error: Error) => out.destroy(error));
     let sheet: ExcelJS.Worksheet | null = null;
     let sheets = 0;
     let rowsInSheet = 0;

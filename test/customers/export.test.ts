@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestPool } from '../helpers/database.js';
+import { download as downloadUrl, poolSettles } from '../helpers/http-download.js';
 import { renderJson } from '../../src/rest/renderers/json.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
@@ -38,15 +39,6 @@ const request = (app: TestApp, query: string, headers: Record<string, string> = 
   app.app.inject({ method, url: `${URL_PATH}${query}`, headers: { ...auth(app), ...headers } });
 const get = (query: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') => request(t, query, headers, method);
 
-/** Resolves once every pooled connection is back and idle (or fails after `ms`). */
-async function poolSettles(pool: pg.Pool, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (pool.idleCount !== pool.totalCount || pool.waitingCount > 0) {
-    if (Date.now() > until) throw new Error(`pool busy: total ${pool.totalCount}, idle ${pool.idleCount}, waiting ${pool.waitingCount}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 let t: TestApp;
 let baseUrl: string;
 
@@ -67,26 +59,9 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => t?.close());
 
-/** Starts a download; `onFirstChunk` decides what happens next. Resolves with the bytes received. */
-function download(query: string, onFirstChunk: (res: http.IncomingMessage) => void | Promise<void> = () => undefined, app = t) {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; complete: boolean }>((resolve, reject) => {
-    const req = http.get(`${urlOf(app)}${query}`, { headers: auth(app) }, (res) => {
-      const chunks: Buffer[] = [];
-      let first = true;
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        if (first) {
-          first = false;
-          void Promise.resolve(onFirstChunk(res)).catch(reject);
-        }
-      });
-      const done = () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete });
-      res.on('end', done);
-      res.on('close', done);
-    });
-    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
-  });
-}
+/** Starts a download of `query` from `app`; `onFirstChunk` decides what happens next. */
+const download = (query: string, onFirstChunk?: (res: http.IncomingMessage) => void | Promise<void>, app = t) =>
+  downloadUrl(`${urlOf(app)}${query}`, auth(app), onFirstChunk);
 
 /** All pages of `query` at limit=1000, as one JSON list or one CSV body. */
 async function pagesOf(query: string, accept: 'json' | 'csv') {

@@ -142,8 +142,18 @@ async function* readCsv(input: Readable, fields: readonly CompiledField[], resto
   // Its defaults, spelled out: a blank line is a record of no fields (reported, not skipped), `""`
   // is a quote inside quotes, and no header handling (ours checks names and order).
   const parser = parseCsv<string[], string[]>({ headers: false, ignoreEmpty: false, quote: '"', escape: '"' });
-  // A read error reaches the loop through the parser; leaving the loop stops the reading.
-  pipeline(Readable.from(cutter.records(input)), parser, () => {});
+  // A read error ends the records normally and is reported after them, on the line it stopped at
+  // (an error passed down the pipeline would drop the records still buffered in it).
+  const read: { error: Error | null } = { error: null };
+  async function* wholeRecords() {
+    try {
+      yield* cutter.records(input);
+    } catch (error) {
+      read.error = error as Error;
+    }
+  }
+  // Leaving the loop below early destroys the parser and, through the pipeline, stops the reading.
+  pipeline(Readable.from(wholeRecords()), parser, () => {});
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       const start = line;
@@ -174,8 +184,12 @@ async function* readCsv(input: Readable, fields: readonly CompiledField[], resto
       yield checkRow(fields, order.map((i) => record[i]), start, true, restoreFormulas);
     }
   } catch (error) {
-    // A read error, or one of fast-csv's own that the cutter did not foresee.
-    yield { line, problems: [`cannot read the file: ${clip((error as Error).message.replace(/\s+/g, ' '))}`] };
+    // One of fast-csv's own errors, which the cutter should have foreseen.
+    yield { line, problems: [`malformed CSV: ${clip((error as Error).message.replace(/\s+/g, ' '))}`] };
+    return;
+  }
+  if (read.error) {
+    yield { line, problems: [`cannot read the file: ${clip(read.error.message)}`] };
     return;
   }
   if (cutter.failure) {

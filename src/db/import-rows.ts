@@ -5,13 +5,13 @@
  * is what the API could have served; nothing is written here.
  */
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
-import { CsvError, parse as parseCsv } from 'csv-parse';
+import { parse as parseCsv } from 'fast-csv';
 import type { CompiledField } from '../rest/declaration.js';
 import { parseDjangoDateTime } from '../lib/timestamp.js';
 import { restoreFormula } from '../lib/formula-guard.js';
-import { itemsThenError } from '../lib/items-then-error.js';
+import { CsvRecordCutter, type CsvRecordFailure } from '../lib/csv-records.js';
 
 /** A number, text (timestamps as exact UTC text), or null for "not given" / NULL. */
 export type ImportValue = number | string | null;
@@ -123,34 +123,44 @@ const lineBreaks = (cells: readonly string[]): number =>
  */
 const MAX_CSV_RECORD_BYTES = 1 << 20;
 
-/** csv-parse's failures, as a line of ours: what went wrong and how the record starts. */
-function describeCsvError(error: Error, raw: string | undefined): string {
-  const starts = raw ? `; the record starts ${show(raw)}` : '';
-  if (!(error instanceof CsvError)) return `cannot read the file: ${error.message}`;
-  if (error.code === 'CSV_QUOTE_NOT_CLOSED') return `malformed CSV: a quoted field is never closed${starts}`;
-  if (error.code === 'CSV_MAX_RECORD_SIZE') {
-    return `malformed CSV: record longer than ${MAX_CSV_RECORD_BYTES} bytes (a quoted field that is never closed?)${starts}`;
+/** A record the cutter refused, as a line of ours: what went wrong and how the record starts. */
+function describeCsvFailure({ problem, record }: CsvRecordFailure): string {
+  const starts = `; the record starts ${show(record)}`;
+  if (problem === 'unclosed-quote') return `malformed CSV: a quoted field is never closed${starts}`;
+  if (problem === 'text-after-quote') {
+    return `malformed CSV: text after a closing quote (a quote inside a quoted field is written "")${starts}`;
   }
-  return `malformed CSV: ${clip(error.message.replace(/\s+/g, ' '))}`;
+  return `malformed CSV: record longer than ${MAX_CSV_RECORD_BYTES} bytes (a quoted field that is never closed?)${starts}`;
 }
 
 async function* readCsv(input: Readable, fields: readonly CompiledField[], restoreFormulas: boolean): AsyncGenerator<ImportLine> {
   let line = 1;
   let order: number[] | null = null;
-  // csv-parse scans each byte once (fast-csv rescanned an unfinished record on every chunk, so
-  // an unterminated quote cost quadratic time and memory); quotes inside an unquoted field are
-  // literal, as in Python's csv; any of the three line endings ends a record.
-  const parser = input.pipe(parseCsv({
-    bom: true, raw: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: false,
-    record_delimiter: ['\r\n', '\n', '\r'], max_record_size: MAX_CSV_RECORD_BYTES,
-  }));
-  input.on('error', (error) => parser.destroy(error));
+  // fast-csv gets whole records only (lib/csv-records.ts), so it never re-parses an unfinished
+  // one; the records before a refused one are all parsed and reported before its failure.
+  const cutter = new CsvRecordCutter(MAX_CSV_RECORD_BYTES);
+  // Its defaults, spelled out: a blank line is a record of no fields (reported, not skipped), `""`
+  // is a quote inside quotes, and no header handling (ours checks names and order).
+  const parser = parseCsv<string[], string[]>({ headers: false, ignoreEmpty: false, quote: '"', escape: '"' });
+  // A read error ends the records normally and is reported after them, on the line it stopped at
+  // (an error passed down the pipeline would drop the records still buffered in it).
+  const read: { error: Error | null } = { error: null };
+  async function* wholeRecords() {
+    try {
+      yield* cutter.records(input);
+    } catch (error) {
+      read.error = error as Error;
+    }
+  }
+  // Leaving the loop below early destroys the parser and, through the pipeline, stops the reading.
+  pipeline(Readable.from(wholeRecords()), parser, () => {});
   try {
-    for await (const { record, raw } of itemsThenError<{ record: string[]; raw: string }>(parser)) {
+    for await (const record of parser as AsyncIterable<string[]>) {
       const start = line;
       line += 1 + lineBreaks(record);
       if (order === null) {
-        const header = record; // csv-parse drops a BOM (option bom)
+        // fast-csv drops a BOM at the start of its input
+        const header = record.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, '') : name));
         const expected = fields.map((f) => f.name);
         const unknown = header.filter((name) => !expected.includes(name));
         const missing = expected.filter((name) => !header.includes(name));
@@ -167,13 +177,23 @@ async function* readCsv(input: Readable, fields: readonly CompiledField[], resto
         continue;
       }
       if (record.length !== order.length) {
-        yield { line: start, problems: [/^[\r\n]*$/.test(raw) ? 'blank line' : `${record.length} fields, expected ${order.length}`] };
+        // fast-csv reads a blank line (or one of white space only) as a record of no fields.
+        yield { line: start, problems: [record.length === 0 ? 'blank line' : `${record.length} fields, expected ${order.length}`] };
         continue;
       }
       yield checkRow(fields, order.map((i) => record[i]), start, true, restoreFormulas);
     }
   } catch (error) {
-    yield { line, problems: [describeCsvError(error as Error, (error as { raw?: string }).raw)] };
+    // One of fast-csv's own errors, which the cutter should have foreseen.
+    yield { line, problems: [`malformed CSV: ${clip((error as Error).message.replace(/\s+/g, ' '))}`] };
+    return;
+  }
+  if (read.error) {
+    yield { line, problems: [`cannot read the file: ${clip(read.error.message)}`] };
+    return;
+  }
+  if (cutter.failure) {
+    yield { line, problems: [describeCsvFailure(cutter.failure)] };
     return;
   }
   if (order === null) yield { line: 1, problems: ['empty file: expected a header row'] };

@@ -251,6 +251,26 @@ describe('customers:import validation: nothing is written unless every row is va
     ]);
   });
 
+  it('reports text after a closing quote on the line its record starts, after the problems before it', async () => {
+    const text = `${HEADER}\r\n1,,,1,not-an-email,A,B,,,\r\n2,,,1,b@example.com,"Two\r\nlines" and more,B,,,\r\n3,,,1,c@example.com,A,B,,,\r\n`;
+    expect((await importText(target, text)).problems).toEqual([
+      { line: 2, message: 'email: not a valid email address ("not-an-email")' },
+      { line: 3, message: 'malformed CSV: text after a closing quote (a quote inside a quoted field is written ""); the record starts "2,,,1,b@example.com,\\"Two\\r\\nlines\\" a"' },
+    ]);
+  });
+
+  it('reports a file that cannot be read, after the problems before it', async () => {
+    async function* failing() {
+      yield Buffer.from(`${HEADER}\n1,,,1,not-an-email,A,B,,,\n`);
+      throw new Error('EIO: i/o error, read');
+    }
+    const result = await importCustomers(target.db.pool, customerResource, Readable.from(failing()), { format: 'csv', restoreFormulas: true });
+    expect(result.problems).toEqual([
+      { line: 2, message: 'email: not a valid email address ("not-an-email")' },
+      { line: 3, message: 'cannot read the file: EIO: i/o error, read' },
+    ]);
+  });
+
   it('fails fast, in bounded memory, on 10 MB after an unterminated quote (fast-csv took 41 s and 675 MB)', async () => {
     const filler = Buffer.from('lorem ipsum, dolor sit amet\n'.repeat(2300));
     const chunks = [Buffer.from(`${HEADER}\n1,,,1,a@example.com,A,B,,,\n2,,,1,b@example.com,"Two\n`)];

@@ -6,7 +6,7 @@
  * streamed body for `limit=all`, whose lines PostgreSQL writes where it can (db/csv-copy.ts
  * writes the same bytes as csvLine).
  *
- * Written by hand rather than with fast-csv's formatter: its quoting
+ * Written by hand rather than with fast-csv's formatter (fast-csv parses the imports): its quoting
  * also quotes any field holding `|` (its pattern `[,\r\n|\r|\n]` is a character class), which
  * Python's does not, so it could not give the original's bytes; and with its quoting off it only
  * joins cells, at about a third of a full export's time (a stream and a Buffer per row).

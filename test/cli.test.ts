@@ -87,8 +87,26 @@ describe('cli', () => {
     expect((await run('token:revoke', key)).code).toBe(1);
   });
 
-  it('prints usage and exits 2 on unknown commands or missing arguments', async () => {
+  it('prints usage and exits 2 on unknown commands, missing or extra arguments and unknown options', async () => {
     expect((await run('nope')).code).toBe(2);
-    expect((await run('token:create')).err[0]).toMatch(/^usage:/);
+    const missing = await run('token:create');
+    expect(missing.code).toBe(2);
+    expect(missing.err[0]).toMatch(/^missing USERNAME\nusage: npm run token:create -- \[options\] USERNAME\n/);
+    expect((await run('token:revoke', 'a', 'b')).err[0]).toMatch(/^unexpected argument: b\nusage: npm run token:revoke /);
+    expect((await run('user:deactivate', '--force', 'bob')).err[0]).toMatch(/^Unknown option '--force'/);
+  });
+
+  it('--help and -h print the usage of that command and do nothing else', async () => {
+    for (const command of ['migrate', 'seed', 'token:create', 'token:revoke', 'user:deactivate', 'user:activate', 'customers:import']) {
+      for (const flag of ['--help', '-h']) {
+        const { code, out, err } = await run(command, flag);
+        expect(code, `${command} ${flag}`).toBe(0);
+        expect(out[0]).toMatch(/^usage: npm run [a-z:-]+ -- \[options\]/);
+        expect(out.join('\n')).toMatch(/environment \(also read from \.env\):\n {2}DATABASE_URL {2,}PostgreSQL connection URL/);
+        expect(err).toEqual([]);
+      }
+    }
+    const { rows } = await db.pool.query(`SELECT 1 FROM api_user WHERE username LIKE '-%'`);
+    expect(rows).toEqual([]);
   });
 });

@@ -1,7 +1,10 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../src/cli.js';
 import { defaultConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
+import { migrationStatus } from '../src/db/migrate.js';
 import { hashKey, createTokenStore } from '../src/auth/token-store.js';
 import { demoCustomers } from '../src/db/demo-data.js';
 import { drfTimestampSql } from '../src/lib/timestamp.js';
@@ -33,6 +36,19 @@ describe('cli', () => {
       const out: string[] = [];
       expect(await runCommand(freshDb, ['token:create', 'early'], (l) => out.push(l), () => undefined)).toBe(0);
       expect(out.at(-1)).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      await freshDb.close();
+      await fresh.drop();
+    }
+  });
+
+  it('customers:import on a database never migrated migrates first, before it reads the file', async () => {
+    const fresh = await createTestDatabase();
+    const freshDb = await openDatabase(defaultConfig({ DATABASE_URL: fresh.url, DB_POOL_MAX: 1 }));
+    try {
+      const missing = join(tmpdir(), `oms-cli-missing-${process.pid}.csv`);
+      await expect(runCommand(freshDb, ['customers:import', missing], () => undefined, () => undefined)).rejects.toThrow(/cannot read/);
+      expect(await migrationStatus(freshDb.pool)).toEqual({ pending: [] });
     } finally {
       await freshDb.close();
       await fresh.drop();

@@ -11,8 +11,8 @@ import { cpus, loadavg } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
+import { commandLineOrExit, usage, wholeNumber, type CommandSpec } from '../src/lib/command-line.js';
 import { prepareBenchDatabase, type BenchDatabase } from './databases.js';
 import { buildScenarios, exportStatement, LIST_PATH, type Scenario } from './scenarios.js';
 import { explainScenarios } from './explain.js';
@@ -26,28 +26,49 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'results');
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-const { values: argv } = parseArgs({
+const BENCH_COMMAND: CommandSpec = {
+  script: 'bench',
+  summary: "Benchmarks the service against the Node floor and PostgreSQL's COPY on the real PostgreSQL at DATABASE_URL " +
+    '(creates and fills databases oms_bench_* there); writes bench/results/ and bench/RESULTS.md.',
   options: {
-    quick: { type: 'boolean', default: false },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string', default: '32' },
-    rounds: { type: 'string' },
-    profile: { type: 'boolean', default: false },
-    soak: { type: 'boolean', default: false },
-    minutes: { type: 'string', default: '10' },
+    quick: { type: 'boolean', text: 'small datasets and short runs (a smoke test, minutes)' },
+    duration: { type: 'string', value: 'S', text: 'measured seconds per scenario (default 20, quick 3)' },
+    warmup: { type: 'string', value: 'S', text: 'warm-up seconds per scenario (default 5, quick 1)' },
+    rounds: { type: 'string', value: 'N', text: 'alternating rounds the measured seconds are split into (default 4, quick 1)' },
+    connections: { type: 'string', value: 'N', text: 'concurrent connections (default 32)' },
+    profile: { type: 'boolean', text: 'run the large service under --cpu-prof' },
+    soak: { type: 'boolean', text: 'instead of the scenarios: everything at once for --minutes on 200,000 customers (bench/soak.ts)' },
+    minutes: { type: 'string', value: 'N', text: 'soak duration in minutes (default 10)' },
   },
-  strict: true,
-});
-const quick = argv.quick!;
+  env: ['DATABASE_URL'],
+  notes: ['Refuses to run (exit 2) without DATABASE_URL: the embedded database says nothing about production speed.'],
+};
+
+const args = commandLineOrExit(BENCH_COMMAND, process.argv.slice(2));
+if ('exitCode' in args) process.exit(args.exitCode);
+const argv = args.values;
+
+/** A non-negative number of seconds, or the default; exits 2 with the usage on anything else. */
+function option(name: string, fallback: number, parse: (raw: string) => number | string): number {
+  const raw = argv[name];
+  if (raw === undefined) return fallback;
+  const value = parse(String(raw));
+  if (typeof value === 'number') return value;
+  process.stderr.write(`${value}\n${usage(BENCH_COMMAND)}`);
+  process.exit(2);
+}
+const seconds = (name: string) => (raw: string) =>
+  /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : `--${name} must be a number of seconds (got ${JSON.stringify(raw)})`;
+
+const quick = argv.quick === true;
 const settings = {
   mode: quick ? ('quick' as const) : ('full' as const),
   rows: quick ? { small: 10_000, large: 50_000 } : { small: 100_000, large: 1_000_000 },
-  durationS: Number(argv.duration ?? (quick ? 3 : 20)),
+  durationS: option('duration', quick ? 3 : 20, seconds('duration')),
   /** The measured seconds of a scenario are split into this many alternating rounds. */
-  rounds: Number(argv.rounds ?? (quick ? 1 : 4)),
-  warmupS: Number(argv.warmup ?? (quick ? 1 : 5)),
-  connections: Number(argv.connections),
+  rounds: option('rounds', quick ? 1 : 4, (raw) => wholeNumber('rounds', raw, { min: 1 })),
+  warmupS: option('warmup', quick ? 1 : 5, seconds('warmup')),
+  connections: option('connections', 32, (raw) => wholeNumber('connections', raw, { min: 1 })),
   starts: quick ? 1 : 3,
 };
 
@@ -152,7 +173,7 @@ async function main(): Promise<void> {
       readyMs.push(s.readyMs);
       await s.stop();
     }
-    const service = await startService(large, 'large', argv.profile);
+    const service = await startService(large, 'large', argv.profile === true);
     readyMs.push(service.readyMs);
     log(`service ready in ${readyMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
     const floor = await startFloor(large);
@@ -230,7 +251,7 @@ async function soak(serverUrl: string): Promise<void> {
   try {
     log('building (npm run build)');
     await run('npm', ['run', '-s', 'build']);
-    const result = await runSoak({ minutes: Number(argv.minutes), db, start: () => startService(db, 'soak'), log });
+    const result = await runSoak({ minutes: option('minutes', 10, (raw) => wholeNumber('minutes', raw, { min: 1 })), db, start: () => startService(db, 'soak'), log });
     const written = writeSoakReport(result, ROOT, gitCommit());
     log(`soak ${result.passed ? 'passed' : 'MISSED a goal'}: ${result.unexpected5xx} unexpected 5xx, ${result.restarts} restarts, ` +
       `RSS growth ${result.rssMb.growthPct}%; ${written.join(', ')}`);

@@ -1,13 +1,11 @@
 /**
- * Operator commands, thin wrappers over the modules that do the work:
- *   migrate                  apply pending migrations (offline, no Prisma engine)
- *   seed                     load the demo data (idempotent); prints a demo token if one was minted
- *   token:create <username>  create the user if needed; the new key is the last line of output
- *   token:revoke <key>       delete that token
- *   user:deactivate <username> / user:activate <username>
- *   customers:import <file> [--dry-run]  load a CSV export or JSON Lines, all or nothing
- * They run against DATABASE_URL, or the embedded database in DATA_DIR (stop the
- * server first: an embedded database has one owner at a time).
+ * Operator commands, thin wrappers over the modules that do the work; each is an npm script
+ * (package.json) and answers `--help` (lib/command-line.ts). Every command but `db:migrate`
+ * brings the schema up first, so each works on a database never migrated.
+ *
+ * They run against DATABASE_URL, or the embedded database in DATA_DIR: through the running
+ * server's database when a server owns DATA_DIR (what they write is served at once), else
+ * owning DATA_DIR themselves for their run (db/database.ts, db/data-dir-owner.ts).
  */
 import { ConfigError, defaultConfig, loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -16,12 +14,136 @@ import { seedDemoData } from './db/seed.js';
 import { createTokenStore } from './auth/token-store.js';
 import { runImportCommand } from './db/import-customers.js';
 import { customerResource } from './customers/customer.resource.js';
+import { commandLineOrExit, EMBEDDED_NOTE, parseCommandLine, type CommandSpec } from './lib/command-line.js';
 import { runMain } from './lib/run-main.js';
 
 type Out = (line: string) => void;
 
-const USAGE = 'usage: cli <migrate | seed | token:create USERNAME | token:revoke KEY | user:deactivate USERNAME | user:activate USERNAME | customers:import FILE [--dry-run]>';
+interface Io {
+  out: Out;
+  err: Out;
+  config: Pick<Config, 'CSV_FORMULA_GUARD'>;
+}
 
+interface Command {
+  spec: CommandSpec;
+  run(db: Database, args: { positionals: string[]; values: Record<string, string | boolean | undefined> }, io: Io): Promise<number>;
+}
+
+/** What every command reads; with the embedded database, see the note. */
+const DATABASE_ENV = ['DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS'] as const;
+
+const spec = (s: Omit<CommandSpec, 'env' | 'notes'> & { env?: CommandSpec['env'] }): CommandSpec => ({
+  ...s,
+  env: s.env ?? DATABASE_ENV,
+  notes: EMBEDDED_NOTE,
+});
+
+/** Brings the schema up quietly, saying only what it applied. */
+async function migrateFirst(db: Database, err: Out): Promise<void> {
+  const { applied } = await migrate(db.pool);
+  if (applied.length) err(`applied ${applied.length} migration(s): ${applied.join(', ')}`);
+}
+
+const userCommand = (script: string, active: boolean): Command => ({
+  spec: spec({
+    script,
+    summary: active
+      ? 'Activates USERNAME again: its tokens authenticate once more.'
+      : 'Deactivates USERNAME: its tokens then answer 401 "User inactive or deleted.".',
+    args: [{ name: 'USERNAME', text: 'an existing user' }],
+  }),
+  async run(db, { positionals: [username] }, { out, err }) {
+    await migrateFirst(db, err);
+    if (await createTokenStore(db).setUserActive(username!, active)) {
+      out(`user ${username} ${active ? 'activated' : 'deactivated'}`);
+      return 0;
+    }
+    err(`no such user: ${username}`);
+    return 1;
+  },
+});
+
+/** By the name src/cli.ts is given in package.json's scripts. */
+export const COMMANDS: Record<string, Command> = {
+  migrate: {
+    spec: spec({ script: 'db:migrate', summary: 'Applies the pending migrations of prisma/migrations.' }),
+    async run(db, _args, { out, err }) {
+      const { applied } = await migrate(db.pool, { log: err });
+      out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'no pending migrations');
+      return 0;
+    },
+  },
+  seed: {
+    spec: spec({
+      script: 'db:seed',
+      summary: 'Loads the demo customers (idempotent) and prints a demo token if the demo user had none.',
+    }),
+    async run(db, _args, { out, err }) {
+      await migrateFirst(db, err);
+      const { customersInserted, demoToken } = await seedDemoData(db.pool, createTokenStore(db));
+      out(`demo data: ${customersInserted} customer(s) inserted`);
+      if (demoToken) out(`demo user token (shown once):\n${demoToken}`);
+      else out('the demo user already has a token; create another with: npm run token:create -- demo');
+      return 0;
+    },
+  },
+  'token:create': {
+    spec: spec({
+      script: 'token:create',
+      summary: 'Creates USERNAME if needed (active) and a new API token for it; the key is alone on the last line.',
+      args: [{ name: 'USERNAME', text: 'the user the token authenticates as (a name starting with - goes after --)' }],
+    }),
+    async run(db, { positionals: [username] }, { out, err }) {
+      await migrateFirst(db, err);
+      const key = await createTokenStore(db).create(username!);
+      out(`token created for ${username} (shown once; only its hash is stored):`);
+      out(key);
+      return 0;
+    },
+  },
+  'token:revoke': {
+    spec: spec({
+      script: 'token:revoke',
+      summary: 'Deletes the token with this key; exits 1 if there is none.',
+      args: [{ name: 'KEY', text: 'the 40-character key token:create printed' }],
+    }),
+    async run(db, { positionals: [key] }, { out, err }) {
+      await migrateFirst(db, err);
+      if (await createTokenStore(db).revoke(key!)) {
+        out('token revoked');
+        return 0;
+      }
+      err('no such token');
+      return 1;
+    },
+  },
+  'user:deactivate': userCommand('user:deactivate', false),
+  'user:activate': userCommand('user:activate', true),
+  'customers:import': {
+    spec: spec({
+      script: 'customers:import',
+      summary: 'Loads customers from a CSV export (this service\'s or the original\'s) or JSON Lines, all or nothing.',
+      args: [{ name: 'FILE', text: '.csv as exported, or .jsonl/.ndjson with one result object per line' }],
+      options: { 'dry-run': { type: 'boolean', text: 'validate and report what would change, write nothing' } },
+      env: [...DATABASE_ENV, 'CSV_FORMULA_GUARD'],
+    }),
+    async run(db, { positionals: [file], values }, { out, err, config }) {
+      // The database first: a missing schema or an unreachable database shows before the file is read.
+      await migrateFirst(db, err);
+      return runImportCommand(db.pool, customerResource, { file: file!, dryRun: values['dry-run'] === true }, {
+        out,
+        err,
+        restoreFormulas: config.CSV_FORMULA_GUARD,
+      });
+    },
+  },
+};
+
+const GENERAL_USAGE = `usage: tsx src/cli.ts COMMAND [options] [arguments], COMMAND one of: ${Object.keys(COMMANDS).join(', ')}
+(run through their npm scripts, e.g. npm run token:create -- --help)`;
+
+/** Runs `args` (command name first) on an open database; returns the exit code. */
 export async function runCommand(
   db: Database,
   args: string[],
@@ -29,58 +151,34 @@ export async function runCommand(
   err: Out,
   config: Pick<Config, 'CSV_FORMULA_GUARD'> = defaultConfig(),
 ): Promise<number> {
-  const [command, arg] = args;
-  const tokens = createTokenStore(db);
-  switch (command) {
-    case 'migrate': {
-      const { applied } = await migrate(db.pool, { log: err });
-      out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'no pending migrations');
-      return 0;
-    }
-    case 'seed': {
-      await migrate(db.pool, { log: err });
-      const { customersInserted, demoToken } = await seedDemoData(db.pool, tokens);
-      out(`demo data: ${customersInserted} customer(s) inserted`);
-      if (demoToken) out(`demo user token (shown once):\n${demoToken}`);
-      else out('the demo user already has a token; create another with: npm run token:create -- demo');
-      return 0;
-    }
-    case 'token:create': {
-      if (!arg) break;
-      // A newcomer may mint a token before the first start: bring the schema up first.
-      await migrate(db.pool, { log: err });
-      const key = await tokens.create(arg);
-      out(`token created for ${arg} (shown once; only its hash is stored):`);
-      out(key);
-      return 0;
-    }
-    case 'token:revoke': {
-      if (!arg) break;
-      if (await tokens.revoke(arg)) {
-        out('token revoked');
-        return 0;
-      }
-      err('no such token');
-      return 1;
-    }
-    case 'user:deactivate':
-    case 'user:activate': {
-      if (!arg) break;
-      if (await tokens.setUserActive(arg, command === 'user:activate')) {
-        out(`user ${arg} ${command === 'user:activate' ? 'activated' : 'deactivated'}`);
-        return 0;
-      }
-      err(`no such user: ${arg}`);
-      return 1;
-    }
-    case 'customers:import':
-      return runImportCommand(db.pool, customerResource, args.slice(1), { out, err, restoreFormulas: config.CSV_FORMULA_GUARD });
+  const [name, ...rest] = args;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (!command) {
+    err(GENERAL_USAGE);
+    return 2;
   }
-  err(USAGE);
-  return 2;
+  const parsed = parseCommandLine(command.spec, rest);
+  if (parsed.kind === 'help') {
+    out(parsed.text.trimEnd());
+    return 0;
+  }
+  if (parsed.kind === 'error') {
+    err(parsed.text.trimEnd());
+    return 2;
+  }
+  return command.run(db, parsed, { out, err, config });
 }
 
 async function main(): Promise<number> {
+  const [name, ...rest] = process.argv.slice(2);
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`${GENERAL_USAGE}\n`);
+    return 2;
+  }
+  // Help and argument errors before the configuration and the database: they do nothing else.
+  const parsed = commandLineOrExit(command.spec, rest);
+  if ('exitCode' in parsed) return parsed.exitCode;
   let config;
   try {
     config = loadConfig();
@@ -91,9 +189,13 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, { role: 'command', name: command.spec.script });
   try {
-    return await runCommand(db, process.argv.slice(2), (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`), config);
+    return await command.run(db, parsed, {
+      out: (l) => process.stdout.write(`${l}\n`),
+      err: (l) => process.stderr.write(`${l}\n`),
+      config,
+    });
   } finally {
     await db.close();
   }

@@ -5,13 +5,24 @@
  */
 import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, loadConfig, seedsDemoData, type Config } from './config.js';
+import { ConfigError, ConfigSchema, loadConfig, seedsDemoData, type Config } from './config.js';
 import { buildApp } from './app.js';
 import { openDatabase } from './db/database.js';
 import { prepareDatabase } from './db/prepare.js';
+import { commandLineOrExit, type CommandSpec } from './lib/command-line.js';
+
+const SERVER_COMMAND: CommandSpec = {
+  script: 'start',
+  summary: 'Builds, then serves GET/HEAD/OPTIONS /api/v1/oms/customers/list-simple/ (migrating, and seeding an empty database, first).',
+  env: Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[],
+  notes: [
+    'An embedded DATA_DIR has one owner at a time: a second server on it exits 1 naming the owner;',
+    'the npm commands run meanwhile work through this server\'s database.',
+  ],
+};
 
 export async function startServer(config: Config) {
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, { role: 'server' });
   const app = await buildApp(config, { database });
   try {
     const { applied, seed } = await prepareDatabase(database, {
@@ -22,6 +33,8 @@ export async function startServer(config: Config) {
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
+    // Only now, migrated and serving: commands on this DATA_DIR use the server's database from here on.
+    database.publish(port);
     if (seed?.demoToken) {
       const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
       // Printed once, on the start that minted it: only its hash is stored.
@@ -39,6 +52,8 @@ export async function startServer(config: Config) {
 }
 
 async function main() {
+  const args = commandLineOrExit(SERVER_COMMAND, process.argv.slice(2));
+  if ('exitCode' in args) process.exit(args.exitCode);
   let config: Config;
   try {
     config = loadConfig();

@@ -1,7 +1,10 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../src/cli.js';
 import { defaultConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
+import { migrationStatus } from '../src/db/migrate.js';
 import { hashKey, createTokenStore } from '../src/auth/token-store.js';
 import { demoCustomers } from '../src/db/demo-data.js';
 import { drfTimestampSql } from '../src/lib/timestamp.js';
@@ -33,6 +36,19 @@ describe('cli', () => {
       const out: string[] = [];
       expect(await runCommand(freshDb, ['token:create', 'early'], (l) => out.push(l), () => undefined)).toBe(0);
       expect(out.at(-1)).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      await freshDb.close();
+      await fresh.drop();
+    }
+  });
+
+  it('customers:import on a database never migrated migrates first, before it reads the file', async () => {
+    const fresh = await createTestDatabase();
+    const freshDb = await openDatabase(defaultConfig({ DATABASE_URL: fresh.url, DB_POOL_MAX: 1 }));
+    try {
+      const missing = join(tmpdir(), `oms-cli-missing-${process.pid}.csv`);
+      await expect(runCommand(freshDb, ['customers:import', missing], () => undefined, () => undefined)).rejects.toThrow(/cannot read/);
+      expect(await migrationStatus(freshDb.pool)).toEqual({ pending: [] });
     } finally {
       await freshDb.close();
       await fresh.drop();
@@ -87,8 +103,26 @@ describe('cli', () => {
     expect((await run('token:revoke', key)).code).toBe(1);
   });
 
-  it('prints usage and exits 2 on unknown commands or missing arguments', async () => {
+  it('prints usage and exits 2 on unknown commands, missing or extra arguments and unknown options', async () => {
     expect((await run('nope')).code).toBe(2);
-    expect((await run('token:create')).err[0]).toMatch(/^usage:/);
+    const missing = await run('token:create');
+    expect(missing.code).toBe(2);
+    expect(missing.err[0]).toMatch(/^missing USERNAME\nusage: npm run token:create -- \[options\] USERNAME\n/);
+    expect((await run('token:revoke', 'a', 'b')).err[0]).toMatch(/^unexpected argument: b\nusage: npm run token:revoke /);
+    expect((await run('user:deactivate', '--force', 'bob')).err[0]).toMatch(/^Unknown option '--force'/);
+  });
+
+  it('--help and -h print the usage of that command and do nothing else', async () => {
+    for (const command of ['migrate', 'seed', 'token:create', 'token:revoke', 'user:deactivate', 'user:activate', 'customers:import']) {
+      for (const flag of ['--help', '-h']) {
+        const { code, out, err } = await run(command, flag);
+        expect(code, `${command} ${flag}`).toBe(0);
+        expect(out[0]).toMatch(/^usage: npm run [a-z:-]+ -- \[options\]/);
+        expect(out.join('\n')).toMatch(/environment \(also read from \.env\):\n {2}DATABASE_URL {2,}PostgreSQL connection URL/);
+        expect(err).toEqual([]);
+      }
+    }
+    const { rows } = await db.pool.query(`SELECT 1 FROM api_user WHERE username LIKE '-%'`);
+    expect(rows).toEqual([]);
   });
 });

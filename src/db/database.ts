@@ -4,11 +4,22 @@
  * the rest of the service sees the same thing: a `pg` pool for hand-built,
  * parameterised SQL on hot paths and a Prisma client (through @prisma/adapter-pg,
  * no native engine) sharing that pool.
+ *
+ * An embedded DATA_DIR has one owner at a time (db/data-dir-owner.ts). The
+ * server takes it for its lifetime and refuses to start when another process
+ * holds it. A command (cli.ts, generate-customers.ts) that finds a serving
+ * server there connects to the database the server publishes, so what it
+ * writes is served at once; otherwise it takes DATA_DIR for its own run.
  */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Config } from '../config.js';
 import { createPool } from './pool.js';
+import { claimDataDir, DataDirInUseError, type OwnerLock } from './data-dir-owner.js';
+import type { EmbeddedPostgres } from './embedded.js';
 
 export interface Database {
   pool: pg.Pool;
@@ -24,7 +35,57 @@ export interface Database {
    */
   prisma(): Promise<PrismaClient>;
   embedded: boolean;
+  /**
+   * The server calls this once it serves: publishes its embedded database and HTTP port in
+   * DATA_DIR for the commands. A no-op on PostgreSQL or for a process that does not own DATA_DIR.
+   */
+  publish(httpPort: number): void;
   close(): Promise<void>;
+}
+
+/** Who opens the database: the server, or the named npm command (shown to a process that finds DATA_DIR taken). */
+export type DatabaseUser = { role: 'server' } | { role: 'command'; name: string };
+
+/** How long a command waits for a server that holds DATA_DIR but does not serve yet (migrating, or stopping). */
+const WAIT_FOR_SERVER_MS = 60_000;
+const POLL_MS = 250;
+
+interface EmbeddedTarget {
+  url: string;
+  /** This process runs PGlite (and owns DATA_DIR), as opposed to using a running server's. */
+  own: { server: EmbeddedPostgres; lock: OwnerLock | null } | null;
+}
+
+/** The embedded database for `user`: PGlite in this process, or the one a running server publishes. */
+async function openEmbedded(dataDirSetting: string, user: DatabaseUser): Promise<EmbeddedTarget> {
+  // PGlite (WebAssembly) is loaded only when it is used.
+  const { startEmbeddedPostgres } = await import('./embedded.js');
+  if (dataDirSetting === 'memory') {
+    return { url: '', own: { server: await startEmbeddedPostgres({ dataDir: 'memory' }), lock: null } };
+  }
+  const dataDir = resolve(dataDirSetting);
+  await mkdir(dataDir, { recursive: true });
+  const deadline = Date.now() + WAIT_FOR_SERVER_MS;
+  for (;;) {
+    const claim = await claimDataDir(dataDir, user.role === 'server' ? { role: 'server' } : { role: 'command', name: user.name });
+    if ('lock' in claim) {
+      try {
+        return { url: '', own: { server: await startEmbeddedPostgres({ dataDir }), lock: claim.lock } };
+      } catch (error) {
+        claim.lock.release();
+        throw error;
+      }
+    }
+    const { owner } = claim;
+    if (user.role === 'command' && owner.role === 'server') {
+      if (owner.database) return { url: owner.database, own: null };
+      if (Date.now() < deadline) {
+        await sleep(POLL_MS);
+        continue;
+      }
+    }
+    throw new DataDirInUseError(dataDir, owner);
+  }
 }
 
 export type DatabaseConfig = Pick<
@@ -32,17 +93,17 @@ export type DatabaseConfig = Pick<
   'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_READY_TIMEOUT_MS'
 >;
 
-export async function openDatabase(config: DatabaseConfig): Promise<Database> {
-  let embedded: Awaited<ReturnType<typeof import('./embedded.js').startEmbeddedPostgres>> | null = null;
+export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = { role: 'command', name: 'oms-customers' }): Promise<Database> {
+  let embedded: EmbeddedTarget | null = null;
   let maxConnections = config.DB_POOL_MAX;
   if (config.DATABASE_URL === undefined) {
-    // PGlite (WebAssembly) is loaded only when it is used.
-    const { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } = await import('./embedded.js');
-    embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR });
+    embedded = await openEmbedded(config.DATA_DIR, user);
+    // A running server's database is one PGlite session as well (see db/embedded.ts).
+    const { EMBEDDED_MAX_CONNECTIONS } = await import('./embedded.js');
     maxConnections = EMBEDDED_MAX_CONNECTIONS;
   }
   const pool = createPool({
-    url: embedded?.url ?? (config.DATABASE_URL as string),
+    url: embedded?.own?.server.url ?? embedded?.url ?? (config.DATABASE_URL as string),
     max: maxConnections,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
@@ -73,13 +134,24 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
         return new PrismaClient({ adapter: new PrismaPg(pool) });
       })()),
     embedded: embedded !== null,
+    publish(httpPort) {
+      const own = embedded?.own;
+      if (own?.lock) own.lock.update({ database: own.server.url, port: httpPort });
+    },
     async close() {
       if (closed) return;
       closed = true;
-      if (prisma) await (await prisma).$disconnect();
-      if (!pool.ended) await pool.end();
-      if (!probePool.ended) await probePool.end();
-      await embedded?.stop();
+      const own = embedded?.own;
+      // Commands arriving from now on wait for DATA_DIR instead of connecting to a database about to go.
+      if (own?.lock?.record.database) own.lock.update({ port: own.lock.record.port });
+      try {
+        if (prisma) await (await prisma).$disconnect();
+        if (!pool.ended) await pool.end();
+        if (!probePool.ended) await probePool.end();
+        await own?.server.stop();
+      } finally {
+        own?.lock?.release();
+      }
     },
   };
 }

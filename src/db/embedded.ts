@@ -1,23 +1,18 @@
 /**
  * Embedded PostgreSQL for running without DATABASE_URL: PGlite (PostgreSQL
- * compiled to WASM, in this process) served on 127.0.0.1 by pglite-socket's
- * PGLiteSocketServer, so the ordinary `pg` pool and Prisma adapter reach it
- * like any server.
+ * compiled to WASM, in this process) served on 127.0.0.1 through
+ * pglite-socket's connection handler, so the ordinary `pg` pool and Prisma
+ * adapter reach it like any server.
  *
- * One PGlite is one backend session. The socket server multiplexes its client
- * sockets onto that session message by message (pglite-socket 0.2.17,
- * `QueryQueueManager`), which makes several connections unsafe:
- * - the extended-protocol messages of one query (Parse/Bind/Execute/Sync) are
- *   not kept together: when a large message arrives in several TCP chunks,
- *   another connection's Parse can land between them ("bind message supplies 2
- *   parameters, but prepared statement requires 1"; reproduced with a 2 MB
- *   parameter on two connections);
- * - session state is shared: SET, advisory locks (so they exclude nobody),
- *   prepared statement names, temporary tables;
- * - an open transaction makes every other connection wait until it ends, so a
- *   second connection buys no concurrency anyway.
- * Hence EMBEDDED_MAX_CONNECTIONS: use ONE pool of max 1 per embedded server.
- * Code must never hold a client while waiting for another (deadlock at max 1).
+ * One PGlite is one backend session. db/session-socket-server.ts serves it to
+ * several connections by giving one connection the session at a time, from its
+ * first message to the end of its transaction or Sync; see there. Being one
+ * session, a second connection buys no concurrency, and session state (SET,
+ * advisory locks, prepared statement names, temporary tables) is shared.
+ * Hence EMBEDDED_MAX_CONNECTIONS: one pool of max 1 per process. The server's
+ * pool and the operator commands run while it owns DATA_DIR (db/data-dir-owner.ts)
+ * are two such processes. Code must never hold a client while waiting for
+ * another (deadlock at max 1).
  *
  * PGlite also ignores startup parameters (application_name, statement_timeout)
  * and does not enforce statement_timeout at all, and its now() has millisecond
@@ -26,15 +21,16 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { serveSession } from './session-socket-server.js';
 
 /** The only safe pool size for a client of the embedded server (see above). */
 export const EMBEDDED_MAX_CONNECTIONS = 1;
 
 /**
  * Sockets the server accepts. More than the pool size so that a reconnect,
- * racing the server's bookkeeping of the socket it replaces, or a short-lived
- * second pool (a migration run before the app's pool) is not refused.
+ * racing the server's bookkeeping of the socket it replaces, a short-lived
+ * second pool (a migration run before the app's pool) or operator commands
+ * run against the running server are not refused.
  */
 const SOCKET_LIMIT = 8;
 
@@ -70,22 +66,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     ...(dataDir === undefined ? {} : { dataDir }),
     ...(opts.loadDataDir === undefined ? {} : { loadDataDir: opts.loadDataDir }),
   });
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: SOCKET_LIMIT });
+  let server;
   try {
-    await server.start();
+    server = await serveSession(db, SOCKET_LIMIT);
   } catch (error) {
     await db.close();
     throw error;
   }
-  const url = `postgresql://postgres@${server.getServerConn()}/postgres`;
+  const url = `postgresql://postgres@${server.address}/postgres`;
 
   let stopping: Promise<void> | undefined;
   const shutdown = async (): Promise<void> => {
-    // stop() detaches every socket without awaiting it; a detach that finds
-    // its connection inside a transaction queues a ROLLBACK, which db.close()
-    // waits for because it takes the same mutexes.
+    // stop() ends every client's turn (rolling back an open transaction) before PGlite closes.
     await server.stop();
-    await new Promise((done) => setImmediate(done));
     await db.close();
   };
   return { url, stop: () => (stopping ??= shutdown()) };

@@ -7,13 +7,13 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ensureChannels } from './channels.js';
 import { advanceIdSequence } from './sequences.js';
 import { copyTextField } from './copy-text.js';
 import { runMain } from '../lib/run-main.js';
+import { commandLineOrExit, EMBEDDED_NOTE, usage, wholeNumber, type CommandSpec } from '../lib/command-line.js';
 
 export interface GenerateOptions {
   count: number;
@@ -246,27 +246,36 @@ async function dropSecondaryIndexes(client: pg.PoolClient): Promise<{ name: stri
   return rows;
 }
 
-const USAGE = 'usage: db:generate-customers -- --count N [--seed N] [--replace]';
+const GENERATE_COMMAND: CommandSpec = {
+  script: 'db:generate-customers',
+  summary: 'Appends synthetic customers (for benchmarks), migrating first; deterministic for a seed.',
+  options: {
+    count: { type: 'string', value: 'N', text: 'how many customers to add (required)' },
+    seed: { type: 'string', value: 'N', text: 'random seed (default 1)' },
+    replace: { type: 'boolean', text: 'delete every customer first' },
+  },
+  env: ['DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS'],
+  notes: EMBEDDED_NOTE,
+};
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { count: { type: 'string' }, seed: { type: 'string' }, replace: { type: 'boolean' } },
-    strict: true,
-  });
-  const count = Number(values.count);
-  const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!values.count || !Number.isSafeInteger(count) || count < 0 || !Number.isSafeInteger(seed)) {
-    process.stderr.write(`${USAGE}\n`);
+  const args = commandLineOrExit(GENERATE_COMMAND, process.argv.slice(2));
+  if ('exitCode' in args) return args.exitCode;
+  const count = args.values.count === undefined ? 'missing --count' : wholeNumber('count', args.values.count);
+  const seed = args.values.seed === undefined ? 1 : wholeNumber('seed', args.values.seed, { min: Number.MIN_SAFE_INTEGER });
+  const problem = [count, seed].find((v) => typeof v === 'string');
+  if (typeof count !== 'number' || typeof seed !== 'number') {
+    process.stderr.write(`${problem}\n${usage(GENERATE_COMMAND)}`);
     return 2;
   }
   const { loadConfig } = await import('../config.js');
   const { openDatabase } = await import('./database.js');
   const { migrate } = await import('./migrate.js');
-  const db = await openDatabase(loadConfig());
+  const db = await openDatabase(loadConfig(), { role: 'command', name: GENERATE_COMMAND.script });
   try {
     await migrate(db.pool);
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    const result = await generateCustomers(db.pool, { count, seed, replace: values.replace ?? false, method: db.embedded ? 'insert' : 'copy', log });
+    const result = await generateCustomers(db.pool, { count, seed, replace: args.values.replace === true, method: db.embedded ? 'insert' : 'copy', log });
     await db.pool.query('VACUUM ANALYZE customer');
     process.stdout.write(`generated ${result.inserted} customers (ids ${result.firstId}–${result.lastId}, seed ${seed}) in ${(result.ms / 1000).toFixed(1)} s\n`);
     return 0;

@@ -221,20 +221,13 @@ async function upsert(client: pg.PoolClient, fields: readonly CompiledField[]) {
 
 type Out = (line: string) => void;
 
-/** The CLI command: `customers:import FILE [--dry-run]`; returns the exit code. */
+/** The CLI command `customers:import FILE [--dry-run]` (arguments parsed by cli.ts); returns the exit code. */
 export async function runImportCommand(
   pool: pg.Pool,
   resource: CompiledResource,
-  args: readonly string[],
+  { file, dryRun }: { file: string; dryRun: boolean },
   { out, err, restoreFormulas }: { out: Out; err: Out; restoreFormulas: boolean },
 ): Promise<number> {
-  const dryRun = args.includes('--dry-run');
-  const files = args.filter((a) => a !== '--dry-run');
-  if (files.length !== 1 || files[0]!.startsWith('--')) {
-    err('usage: customers:import FILE [--dry-run]   (FILE: .csv as exported, or .jsonl with one result object per line)');
-    return 2;
-  }
-  const file = files[0]!;
   const format = /\.(jsonl|ndjson)$/i.test(file) ? 'jsonl' : 'csv';
   const input = createReadStream(file);
   await once(input, 'open').catch((error: Error) => {

@@ -19,7 +19,7 @@ export interface DatabasePluginOptions {
 
 export default fp<DatabasePluginOptions>(
   async (fastify, { config, database }) => {
-    const db = database ?? (await openDatabase(config));
+    const db = database ?? (await openDatabase(config, { role: 'server' }));
     fastify.decorate('db', db);
     fastify.addHook('onClose', async () => db.close());
   },

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate, migrationStatus } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
+import { embeddedTemplate } from '../helpers/database.js';
 
 let tmp: string;
 
@@ -55,4 +56,40 @@ describe('startEmbeddedPostgres', () => {
       await second.stop();
     }
   });
+});
+
+describe('several connections to one embedded server (db/session-socket-server.ts)', () => {
+  it('keeps each connection\'s extended-protocol queries and transactions whole while they run concurrently', async () => {
+    const server = await startEmbeddedPostgres({ dataDir: 'memory', loadDataDir: await embeddedTemplate() });
+    const a = new pg.Client({ connectionString: server.url });
+    const b = new pg.Client({ connectionString: server.url });
+    try {
+      await Promise.all([a.connect(), b.connect()]);
+      await a.query('CREATE TABLE t (n integer)');
+      // A 1 MB parameter arrives in several TCP chunks; a Parse of the other connection landing
+      // between them would replace the unnamed statement and fail the Bind (parameter counts differ).
+      const big = 'x'.repeat(1 << 20);
+      const one = async () => {
+        for (let i = 0; i < 10; i++) expect((await a.query('SELECT length($1::text) AS x', [big])).rows).toEqual([{ x: big.length }]);
+      };
+      const two = async () => {
+        for (let i = 0; i < 200; i++) expect((await b.query('SELECT $1::int + $2::int AS x', [i, 1])).rows).toEqual([{ x: i + 1 }]);
+      };
+      // A transaction on one connection: the other never sees its uncommitted row, nor runs inside it.
+      const transaction = async () => {
+        await a.query('BEGIN');
+        await a.query('INSERT INTO t VALUES (1)');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await a.query('ROLLBACK');
+      };
+      const reader = async () => {
+        for (let i = 0; i < 20; i++) expect((await b.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 0 }]);
+      };
+      await Promise.all([one(), two()]);
+      await Promise.all([transaction(), reader()]);
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+      await server.stop();
+    }
+  }, 60_000);
 });

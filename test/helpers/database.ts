@@ -78,7 +78,7 @@ export function createTestPool(database: TestDatabase, max = 4): pg.Pool {
  * temp directory per PGlite version: every test file runs in its own process,
  * and loading the tarball takes a fraction of initdb's CPU time.
  */
-async function embeddedTemplate(): Promise<Blob> {
+export async function embeddedTemplate(): Promise<Blob> {
   const require = createRequire(import.meta.url);
   const { version } = require(join(dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json')) as { version: string };
   const file = join(tmpdir(), `oms-customers-pglite-${version}.tar`);

@@ -12,6 +12,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { hasRealServer } from '../helpers/database.js';
 import { fetchAll, insertMany } from '../helpers/exports.js';
 import { download, poolSettles } from '../helpers/http-download.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const ROWS = 60_000;
@@ -112,6 +113,38 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => 
     expect(slow.complete).toBe(true);
     expect((JSON.parse(slow.body.toString('utf8')) as { results: unknown[] }).results).toHaveLength(ROWS);
   }, 90_000);
+});
+
+describe.skipIf(!hasRealServer())('an export whose database is the slow one', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+  let origin: string;
+  const SHORT_STALL_MS = 500;
+  beforeAll(async () => {
+    const target = new URL(process.env.TEST_DATABASE_URL!);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    t = await createTestApp({ connectThrough: (url) => proxy.urlFor(url), config: { EXPORT_STALL_TIMEOUT_MS: SHORT_STALL_MS } });
+    await insertMany(t.db.pool, ROWS);
+    origin = await listen(t);
+  }, 120_000);
+  afterAll(async () => {
+    proxy?.thaw();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  it('is not cut while the client has read everything and waits for rows', async () => {
+    // The database answers nothing for several stall timeouts mid-export: the socket is idle, but
+    // because of the server, with nothing waiting to be written, so the download goes on.
+    const whole = await download(`${origin}${URL_PATH}?limit=all`, { authorization: `Token ${t.token}` }, async () => {
+      proxy.freeze();
+      await new Promise((resolve) => setTimeout(resolve, SHORT_STALL_MS * 5));
+      proxy.thaw();
+    });
+    expect(whole.complete).toBe(true);
+    expect((JSON.parse(whole.body.toString('utf8')) as { results: unknown[] }).results).toHaveLength(ROWS);
+    expect(t.logs()).not.toContain(STALL_LOG);
+  }, 60_000);
 });
 
 describe('a kept-alive connection after a finished response', () => {

@@ -17,6 +17,7 @@ import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { createHostCheck } from './http/host.js';
 import { limitConnections, serverTimeouts } from './http/limits.js';
+import { cutStalledResponses } from './http/stalled-responses.js';
 import { ApiError, NotFound, ServerError, ServiceUnavailable } from './rest/exceptions.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import { renderJson } from './rest/renderers/json.js';
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   limitConnections(app.server, config.MAX_CONNECTIONS, app.log);
+  cutStalledResponses(app, config.EXPORT_STALL_TIMEOUT_MS);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -96,6 +96,9 @@ export const ConfigSchema = z
     KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000)
       .default(65_000)
       .describe('How long an idle kept-alive connection stays open, ms; keep it longer than the idle timeout of a proxy in front'),
+    EXPORT_STALL_TIMEOUT_MS: integer(100, 3_600_000)
+      .default(300_000)
+      .describe('How long a response may go with nothing written to a client that reads nothing before the connection is closed and its export freed, ms; a reader that keeps reading is never cut if this exceeds the time it takes to drain the socket buffers (docs/reliability.md)'),
     MAX_CONNECTIONS: integer(1, 1_000_000)
       .default(1024)
       .describe('Most simultaneous client connections; new ones beyond it are closed at once. Keep it below the open-files limit'),

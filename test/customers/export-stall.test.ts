@@ -1,0 +1,196 @@
+/**
+ * EXPORT_STALL_TIMEOUT_MS over real HTTP: a client that keeps its socket open and reads nothing
+ * is cut once nothing could be written to it for that long, and its export's slot and pool
+ * connection come back; a reader that keeps reading is never cut, however long its download
+ * lasts; and a kept-alive connection after a finished response still follows
+ * KEEP_ALIVE_TIMEOUT_MS, not the stall timeout.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { hasRealServer } from '../helpers/database.js';
+import { fetchAll, insertMany } from '../helpers/exports.js';
+import { download, poolSettles } from '../helpers/http-download.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const URL_PATH = '/api/v1/oms/customers/list-simple/';
+const ROWS = 60_000;
+// Long enough for a loopback reader at the pace below to show progress well within it
+// (the kernel takes bytes in steps of up to half its send buffer, ~2 MB here).
+const STALL_TIMEOUT_MS = 3_000;
+const STALL_LOG = 'client stopped reading the response: connection closed';
+
+async function listen(t: TestApp): Promise<string> {
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+}
+
+/** Resolves once `predicate` holds (checked every 50 ms), or fails after `ms`. */
+async function eventually(predicate: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** GETs `url` and reads nothing after the headers: the response's socket, for the test to watch. */
+function stopReading(url: string, token: string): Promise<{ status: number; res: http.IncomingMessage }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { authorization: `Token ${token}` } }, (res) => {
+      res.pause();
+      res.on('error', () => undefined);
+      resolve({ status: res.statusCode!, res });
+    });
+    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+  });
+}
+
+/** Resolves with whether the body ended as HTTP framed it, once the client reads again. */
+function readRest(res: http.IncomingMessage): Promise<boolean> {
+  return new Promise((resolve) => {
+    res.on('close', () => resolve(res.complete));
+    res.resume();
+  });
+}
+
+describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => {
+  let t: TestApp;
+  let origin: string;
+  beforeAll(async () => {
+    // One export at a time in all, and per user: a slot that never came back would be a 429.
+    t = await createTestApp({
+      config: { EXPORT_STALL_TIMEOUT_MS: STALL_TIMEOUT_MS, EXPORT_CONCURRENCY: 1, EXPORT_CONCURRENCY_PER_TOKEN: 1, MAX_PAGE_SIZE: ROWS },
+    });
+    await insertMany(t.db.pool, ROWS);
+    origin = await listen(t);
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  /** The log line saying the response was cut, found by its request id. */
+  function cutLogOf(res: http.IncomingMessage): string | undefined {
+    const reqId = JSON.stringify(res.headers['x-request-id']);
+    return t.logs().split('\n').find((line) => line.includes(STALL_LOG) && line.includes(`"reqId":${reqId}`));
+  }
+
+  it('cuts an export nobody reads after the stall timeout and frees its slot and connection', async () => {
+    const stalled = await stopReading(`${origin}${URL_PATH}?limit=all`, t.token);
+    expect(stalled.status).toBe(200);
+    // While it is held, the same user's next export is over the cap (embedded: it waits for the one
+    // connection the export holds, before any cap).
+    if (hasRealServer()) expect((await fetchAll(`${origin}${URL_PATH}?limit=all&format=csv`, t.token)).status).toBe(429);
+
+    await eventually(() => cutLogOf(stalled.res) !== undefined, STALL_TIMEOUT_MS + 10_000, 'the stalled export is cut');
+    expect(await readRest(stalled.res)).toBe(false);
+    if (hasRealServer()) await poolSettles(t.db.pool);
+
+    const next = await download(`${origin}${URL_PATH}?limit=all&format=csv`, { authorization: `Token ${t.token}` });
+    expect(next.status).toBe(200);
+    expect(next.complete).toBe(true);
+    expect(next.body.toString('utf8').trimEnd().split('\n')).toHaveLength(ROWS + 1);
+    expect(JSON.parse(cutLogOf(stalled.res)!)).toMatchObject({ level: 30, stallTimeoutMs: STALL_TIMEOUT_MS });
+  }, 60_000);
+
+  it('cuts a large page nobody reads the same way', async () => {
+    const stalled = await stopReading(`${origin}${URL_PATH}?limit=${ROWS}`, t.token);
+    expect(stalled.status).toBe(200);
+    await eventually(() => cutLogOf(stalled.res) !== undefined, STALL_TIMEOUT_MS + 10_000, 'the stalled page is cut');
+    expect(await readRest(stalled.res)).toBe(false);
+  }, 60_000);
+
+  it('never cuts a reader that keeps reading, though its download lasts longer than the stall timeout', async () => {
+    const started = Date.now();
+    // ~2 MB/s: a pause after every chunk for as long as that rate asks.
+    const slow = await download(`${origin}${URL_PATH}?limit=all`, { authorization: `Token ${t.token}` }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        res.pause();
+        setTimeout(() => res.resume(), chunk.length / 2_000);
+      });
+    });
+    expect(Date.now() - started).toBeGreaterThan(STALL_TIMEOUT_MS);
+    expect(slow.status).toBe(200);
+    expect(slow.complete).toBe(true);
+    expect((JSON.parse(slow.body.toString('utf8')) as { results: unknown[] }).results).toHaveLength(ROWS);
+  }, 90_000);
+});
+
+describe.skipIf(!hasRealServer())('an export whose database is the slow one', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+  let origin: string;
+  const SHORT_STALL_MS = 500;
+  beforeAll(async () => {
+    const target = new URL(process.env.TEST_DATABASE_URL!);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    t = await createTestApp({ connectThrough: (url) => proxy.urlFor(url), config: { EXPORT_STALL_TIMEOUT_MS: SHORT_STALL_MS } });
+    await insertMany(t.db.pool, ROWS);
+    origin = await listen(t);
+  }, 120_000);
+  afterAll(async () => {
+    proxy?.thaw();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  it('is not cut while the client has read everything and waits for rows', async () => {
+    // The database answers nothing for several stall timeouts mid-export: the socket is idle, but
+    // because of the server, with nothing waiting to be written, so the download goes on.
+    const whole = await download(`${origin}${URL_PATH}?limit=all`, { authorization: `Token ${t.token}` }, async () => {
+      proxy.freeze();
+      await new Promise((resolve) => setTimeout(resolve, SHORT_STALL_MS * 5));
+      proxy.thaw();
+    });
+    expect(whole.complete).toBe(true);
+    expect((JSON.parse(whole.body.toString('utf8')) as { results: unknown[] }).results).toHaveLength(ROWS);
+    expect(t.logs()).not.toContain(STALL_LOG);
+  }, 60_000);
+});
+
+describe('a kept-alive connection after a finished response', () => {
+  let t: TestApp;
+  let origin: string;
+  const KEEP_ALIVE_TIMEOUT_MS = 2_000;
+  beforeAll(async () => {
+    t = await createTestApp({ config: { EXPORT_STALL_TIMEOUT_MS: 200, KEEP_ALIVE_TIMEOUT_MS } });
+    origin = await listen(t);
+  }, 60_000);
+  afterAll(async () => t?.close());
+
+  /** Sends one request on a kept-alive connection and reads it whole; its socket, then idle. */
+  function idleAfter(path: string): Promise<Socket> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    return new Promise((resolve, reject) => {
+      http.get(`${origin}${path}`, { agent, headers: { authorization: `Token ${t.token}` } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        expect(res.headers.connection).toBe('keep-alive');
+        const socket = res.socket;
+        res.resume();
+        res.on('end', () => resolve(socket));
+      }).on('error', reject);
+    });
+  }
+
+  /** Whether `socket` closes within `ms`. */
+  function closesWithin(socket: Socket, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (socket.destroyed) return resolve(true);
+      const timer = setTimeout(() => resolve(false), ms);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  for (const query of ['?limit=all', '?limit=all&format=csv', '']) {
+    it(`stays open for KEEP_ALIVE_TIMEOUT_MS, not the stall timeout (${query || 'a page'})`, async () => {
+      const socket = await idleAfter(`${URL_PATH}${query}`);
+      // Many stall timeouts go by: the idle connection is not cut by them.
+      expect(await closesWithin(socket, 1_000)).toBe(false);
+      // The keep-alive timeout then closes it.
+      expect(await closesWithin(socket, KEEP_ALIVE_TIMEOUT_MS + 5_000)).toBe(true);
+      expect(t.logs()).not.toContain(STALL_LOG);
+    }, 30_000);
+  }
+});

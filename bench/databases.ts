@@ -64,17 +64,23 @@ export async function prepareBenchDatabase(serverUrl: string, rows: number, log:
     }
     // Fresh statistics and visibility map: plans and index-only scans as on a settled production table.
     await pool.query('VACUUM ANALYZE customer');
-    const token = generateKey();
-    await pool.query(
-      `WITH u AS (INSERT INTO api_user (username) VALUES ('bench')
-                  ON CONFLICT (username) DO UPDATE SET is_active = true RETURNING id),
-            gone AS (DELETE FROM api_token WHERE user_id = (SELECT id FROM u))
-       INSERT INTO api_token (key_hash, user_id) SELECT $1, id FROM u`,
-      [hashKey(token)],
-    );
+    const token = await freshToken(pool, 'bench');
     return { name, url, rows, pool, token, generatedSeconds };
   } catch (error) {
     await pool.end();
     throw error;
   }
+}
+
+/** A new API key for `username` (created if need be, made active), its earlier keys deleted. */
+export async function freshToken(pool: pg.Pool, username: string): Promise<string> {
+  const token = generateKey();
+  await pool.query(
+    `WITH u AS (INSERT INTO api_user (username) VALUES ($2)
+                ON CONFLICT (username) DO UPDATE SET is_active = true RETURNING id),
+          gone AS (DELETE FROM api_token WHERE user_id = (SELECT id FROM u))
+     INSERT INTO api_token (key_hash, user_id) SELECT $1, id FROM u`,
+    [hashKey(token), username],
+  );
+  return token;
 }

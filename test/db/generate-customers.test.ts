@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateCustomers, type GenerateOptions } from '../../src/db/generate-customers.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
+import { counts } from '../helpers/fixtures.js';
 
 const COUNT = 3000;
 
@@ -39,13 +40,6 @@ async function digest(): Promise<string> {
        FROM customer`,
   );
   return rows[0]!.digest;
-}
-
-async function counts(): Promise<{ counter: number; actual: number }> {
-  const { rows } = await pool.query<{ counter: string; actual: string }>(
-    'SELECT (SELECT n FROM customer_count) AS counter, (SELECT count(*) FROM customer) AS actual',
-  );
-  return { counter: Number(rows[0]!.counter), actual: Number(rows[0]!.actual) };
 }
 
 async function indexDefinitions(): Promise<string[]> {
@@ -117,12 +111,12 @@ describe('generateCustomers and customer_count', () => {
   it('keeps the count exact on the plain path and on the drop-and-rebuild-indexes path, restoring every index', async () => {
     const before = await indexDefinitions();
     await generate({ count: 500, seed: 1 });
-    expect(await counts()).toEqual({ counter: 500, actual: 500 });
+    expect(await counts(pool)).toEqual({ n: 500, actual: 500 });
     await generate({ count: 700, seed: 2, rebuildIndexesFrom: 1 });
-    expect(await counts()).toEqual({ counter: 1200, actual: 1200 });
+    expect(await counts(pool)).toEqual({ n: 1200, actual: 1200 });
     expect(await indexDefinitions()).toEqual(before);
     await generate({ count: 300, seed: 3, replace: true });
-    expect(await counts()).toEqual({ counter: 300, actual: 300 });
+    expect(await counts(pool)).toEqual({ n: 300, actual: 300 });
   });
 
   it('leaves nothing behind when the load fails', async () => {
@@ -135,7 +129,7 @@ describe('generateCustomers and customer_count', () => {
     } finally {
       await pool.query('ALTER TABLE customer DROP CONSTRAINT tmp_no_bulk');
     }
-    expect(await counts()).toEqual({ counter: 100, actual: 100 });
+    expect(await counts(pool)).toEqual({ n: 100, actual: 100 });
     expect(await indexDefinitions()).toEqual(before);
   });
 
@@ -155,8 +149,8 @@ describe('generateCustomers and customer_count', () => {
     await new Promise((done) => setTimeout(done, 50));
     stop = true;
     await Promise.all(writers);
-    const { counter, actual } = await counts();
-    expect(counter).toBe(actual);
+    const { n, actual } = await counts(pool);
+    expect(n).toBe(actual);
     expect(actual).toBeGreaterThan(7000);
   });
 });

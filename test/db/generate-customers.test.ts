@@ -4,10 +4,11 @@
  * customer_count stays exact however the rows arrive.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCustomers, type GenerateOptions } from '../../src/db/generate-customers.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
 import { counts } from '../helpers/fixtures.js';
+import { WAIT } from '../helpers/wait.js';
 
 const COUNT = 3000;
 
@@ -136,17 +137,20 @@ describe('generateCustomers and customer_count', () => {
   it.runIf(hasRealServer())('stays exact while other connections insert and delete concurrently', async () => {
     await generate({ count: 200, seed: 1 });
     let stop = false;
+    let writes = 0;
     const writer = async (n: number) => {
-      for (let i = 0; !stop; i++) {
+      for (let i = 0; !stop; i++, writes++) {
         if (i % 3 === 2) await pool.query('DELETE FROM customer WHERE id = (SELECT min(id) FROM customer)');
         else await pool.query(`INSERT INTO customer (omnitron_id, email) VALUES ($1, 'w@example.com')`, [n]);
       }
     };
     const writers = [writer(1), writer(2), writer(3)];
-    await new Promise((done) => setTimeout(done, 50));
+    // The writers are under way before and still after the generator runs.
+    await vi.waitFor(() => expect(writes).toBeGreaterThanOrEqual(10), WAIT);
     await generate({ count: 5000, seed: 9 });
     await generate({ count: 2000, seed: 10, rebuildIndexesFrom: 1 });
-    await new Promise((done) => setTimeout(done, 50));
+    const after = writes;
+    await vi.waitFor(() => expect(writes).toBeGreaterThanOrEqual(after + 10), WAIT);
     stop = true;
     await Promise.all(writers);
     const { n, actual } = await counts(pool);

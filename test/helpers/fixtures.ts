@@ -12,13 +12,18 @@ export interface TranscriptCase {
   path: string;
   requestHeaders: Record<string, string>;
   requestBody?: string;
+  /** The two raw-socket HEAD cases: request taken from the title. */
+  requestInferred?: boolean;
   status: number;
+  statusText: string;
   responseHeaders: Record<string, string>;
-  /** Absent for a few answers the transcript recorded without a body. */
-  body?: string;
+  /** Exact when `bodyComplete`, else the shown prefix; null for binary (XLSX) bodies. */
+  body: string | null;
   bodyLength: number;
   bodyComplete: boolean;
-  bodyBinary?: boolean;
+  bodyBinary?: 'xlsx';
+  xlsx?: { cells: unknown };
+  note?: string;
 }
 
 /** The text of a file under test/fixtures/. */
@@ -36,7 +41,7 @@ export function transcriptCases(): TranscriptCase[] {
 /** The body the original sent for the first transcript case whose title starts with `titleStart`. */
 export function originalBody(titleStart: string): string {
   const found = transcriptCases().find((c) => c.title.startsWith(titleStart));
-  if (found?.body === undefined) throw new Error(`no transcript case with a body titled "${titleStart}…"`);
+  if (found?.body == null) throw new Error(`no transcript case with a body titled "${titleStart}…"`);
   return found.body;
 }
 

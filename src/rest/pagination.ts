@@ -33,19 +33,9 @@ export interface RequestUrl {
   rawQuery: string;
 }
 
-/** A query parameter the paginator reads, in DRF's `get_schema_operation_parameters` shape. */
-export interface PaginationParameter {
-  name: string;
-  required: false;
-  in: 'query';
-  description: string;
-  schema: { type: 'integer' };
-}
-
 export interface PageNumberPagination {
   readonly pageQueryParam: string;
   readonly pageSizeQueryParam: string;
-  readonly parameters: readonly PaginationParameter[];
   getPageSize(query: ReadonlyMap<string, string>): number;
   getPage(query: ReadonlyMap<string, string>, count: number, pageSize: number): Page;
   getLinks(url: RequestUrl, page: Page): { next: string | null; previous: string | null };
@@ -104,22 +94,5 @@ export function createPageNumberPagination(options: PageNumberPaginationOptions)
     return { next, previous };
   }
 
-  const parameters: PaginationParameter[] = [
-    {
-      name: pageQueryParam,
-      required: false,
-      in: 'query',
-      description: 'A page number within the paginated result set.',
-      schema: { type: 'integer' },
-    },
-    {
-      name: pageSizeQueryParam,
-      required: false,
-      in: 'query',
-      description: 'Number of results to return per page.',
-      schema: { type: 'integer' },
-    },
-  ];
-
-  return { pageQueryParam, pageSizeQueryParam, parameters, getPageSize, getPage, getLinks };
+  return { pageQueryParam, pageSizeQueryParam, getPageSize, getPage, getLinks };
 }

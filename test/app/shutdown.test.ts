@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { defaultConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { createMigratedTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { WAIT } from '../helpers/wait.js';
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 let database: TestDatabase;
@@ -19,7 +20,10 @@ describe('graceful shutdown', () => {
     const app = await buildApp(config, { database: db, logStream: quiet });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const inHandler = new Promise<void>((resolve) => (reached = resolve));
     app.get('/test-slow', async () => {
+      reached();
       await gate;
       const { rows } = await db.pool.query<{ one: number }>('SELECT 1 AS one');
       return { one: rows[0]!.one };
@@ -28,9 +32,10 @@ describe('graceful shutdown', () => {
     const { port } = app.server.address() as { port: number };
 
     const inFlight = fetch(`http://127.0.0.1:${port}/test-slow`);
-    await new Promise((r) => setTimeout(r, 100));
+    await inHandler;
     const closing = app.close();
-    await new Promise((r) => setTimeout(r, 100));
+    // Closing has begun (no new connections), the request is still in its handler: the pool stays.
+    await vi.waitFor(() => expect(app.server.listening).toBe(false), WAIT);
     expect(db.pool.ended).toBe(false);
     release();
     const res = await inFlight;

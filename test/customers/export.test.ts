@@ -9,10 +9,11 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import ExcelJS from 'exceljs';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestPool } from '../helpers/database.js';
 import { download as downloadUrl, poolSettles } from '../helpers/http-download.js';
+import { WAIT } from '../helpers/wait.js';
 import { renderJson } from '../../src/rest/renderers/json.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
@@ -166,8 +167,10 @@ describe('GET /list-simple/?limit=all over HTTP', () => {
       let midExport: string[] = [];
       const result = await download(`?limit=all&channel_id=3&format=${format}`, async (res) => {
         res.pause();
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        if (!t.database.embedded) midExport = await appConnectionStates();
+        if (!t.database.embedded) {
+          await vi.waitFor(async () => expect((await appConnectionStates()).filter((state) => state !== 'idle')).toHaveLength(1), WAIT);
+          midExport = await appConnectionStates();
+        }
         res.destroy();
       });
       // Between two FETCHes the export's transaction is idle, during one it is active.
@@ -253,6 +256,22 @@ describe('GET /list-simple/?limit=all with EXPORT_MAX_ROWS and a short statement
   }, 120_000);
   afterAll(async () => capped?.close());
 
+  /** Resolves once the export's connection has sat in one state (idle in its transaction between FETCHes, or in a COPY) for over 3 × statement_timeout. */
+  async function exportWaitedPastTimeout(): Promise<void> {
+    const observer = createTestPool(capped.database, 1);
+    try {
+      await vi.waitFor(async () => {
+        const { rows } = await observer.query<{ waited: boolean }>(
+          `SELECT clock_timestamp() - state_change > interval '1500 milliseconds' AS waited FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'oms-customers' AND state <> 'idle'`,
+        );
+        expect(rows.map((r) => r.waited)).toEqual([true]);
+      }, { timeout: 20_000, interval: 100 });
+    } finally {
+      await observer.end();
+    }
+  }
+
   it('answers 400 with a clear JSON detail before streaming, and frees the connection', async () => {
     for (const format of ['json', 'csv', 'xls']) {
       const res = await request(capped, `?limit=all&format=${format}`);
@@ -277,7 +296,8 @@ describe('GET /list-simple/?limit=all with EXPORT_MAX_ROWS and a short statement
   it.each(['csv', 'json'])('serves a client that pauses for longer than statement_timeout (%s)', async (format) => {
     const result = await download(`?limit=all&id__lte=50000&format=${format}`, async (res) => {
       res.pause();
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Resume once the database itself has seen the export's connection wait past the timeout.
+      if (!capped.database.embedded) await exportWaitedPastTimeout();
       res.resume();
     }, capped);
     expect(result.complete).toBe(true);

@@ -2,12 +2,13 @@
  * `customers:import` (ours): CSV in the export's own format and JSON Lines, validated with line
  * numbers, all or nothing, ids and timestamps kept; and the round trip export → import → export.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { counts } from '../helpers/fixtures.js';
 import { importCustomers, type ImportOptions } from '../../src/db/import-customers.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
 import { runCommand } from '../../src/cli.js';
@@ -63,8 +64,6 @@ const storedRows = async (app: TestApp) =>
             omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id
      FROM customer ORDER BY id`,
   )).rows;
-const counts = async (app: TestApp) =>
-  (await app.db.pool.query<{ n: string; actual: string }>('SELECT (SELECT n FROM customer_count) AS n, (SELECT count(*) FROM customer) AS actual')).rows[0]!;
 
 describe('customers:import round trip', () => {
   beforeEach(async () => {
@@ -79,7 +78,7 @@ describe('customers:import round trip', () => {
     expect(result).toMatchObject({ ok: true, rows: tricky.length, inserted: tricky.length, updated: 0, unchanged: 0, problemCount: 0 });
     expect(await exportBody(target, '?format=csv&limit=all')).toEqual(exported);
     expect(await storedRows(target)).toEqual(await storedRows(source));
-    expect(await counts(target)).toEqual({ n: String(tricky.length), actual: String(tricky.length) });
+    expect(await counts(target.db.pool)).toEqual({ n: tricky.length, actual: tricky.length });
   });
 
   it('JSON Lines: the results of a JSON export, one per line, come back exactly (NULL and "" kept apart)', async () => {
@@ -147,10 +146,10 @@ describe('customers:import writing', () => {
 
   it('keeps customer_count exact through inserts, updates and unchanged rows', async () => {
     await importText(target, csvOf(...[1, 2, 3, 4].map((id) => `${id},,,1,c${id}@example.com,A,B,,,`)));
-    expect(await counts(target)).toEqual({ n: '4', actual: '4' });
+    expect(await counts(target.db.pool)).toEqual({ n: 4, actual: 4 });
     const result = await importText(target, csvOf('1,,,1,c1@example.com,A,B,,,', '2,,,1,changed@example.com,A,B,,,', '9,,,1,c9@example.com,A,B,,,', ',,,1,new@example.com,A,B,,,'));
     expect(result).toMatchObject({ inserted: 2, updated: 1, unchanged: 1 });
-    expect(await counts(target)).toEqual({ n: '6', actual: '6' });
+    expect(await counts(target.db.pool)).toEqual({ n: 6, actual: 6 });
   });
 
   it('undoes the formula guard only when told to', async () => {
@@ -203,13 +202,13 @@ describe('customers:import validation: nothing is written unless every row is va
       { line: 11, message: 'omnitron_id: out of range -2147483648…2147483647 ("99999999999")' },
       { line: 11, message: 'channel: not a whole number ("y")' },
     ]);
-    expect(await counts(target)).toEqual({ n: '0', actual: '0' });
+    expect(await counts(target.db.pool)).toEqual({ n: 0, actual: 0 });
   });
 
   it('reports ids that appear twice, after everything else is valid', async () => {
     const result = await importText(target, `${HEADER}\n1,,,1,a@example.com,A,B,,,\n2,,,1,b@example.com,A,B,,,\n1,,,1,c@example.com,A,B,,,\n`);
     expect(result.problems).toEqual([{ line: 4, message: 'id: 1 appears more than once (first on line 2)' }]);
-    expect(await counts(target)).toEqual({ n: '0', actual: '0' });
+    expect(await counts(target.db.pool)).toEqual({ n: 0, actual: 0 });
   });
 
   it.each([
@@ -299,7 +298,7 @@ describe('customers:import validation: nothing is written unless every row is va
     expect(result.problems.map((p) => [p.line, p.message.replace(/:.*$/, '')])).toEqual([
       [2, 'not valid JSON'], [3, 'unknown keys'], [4, 'omnitron_id'], [5, 'email'], [6, 'expected a JSON object'],
     ]);
-    expect(await counts(target)).toEqual({ n: '0', actual: '0' });
+    expect(await counts(target.db.pool)).toEqual({ n: 0, actual: 0 });
   });
 });
 
@@ -308,6 +307,9 @@ describe('npm run customers:import -- FILE [--dry-run]', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oms-import-'));
     await target.db.pool.query('TRUNCATE customer');
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
   const run = async (...args: string[]) => {
     const out: string[] = [];
@@ -322,11 +324,11 @@ describe('npm run customers:import -- FILE [--dry-run]', () => {
     const dry = await run(file, '--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.out[0]).toMatch(/^would import 1 row\(s\) from .*customers\.csv: 1 inserted, 0 updated, 0 unchanged, 0 channel\(s\) created \(\d+ ms\); dry run, nothing written$/);
-    expect(await counts(target)).toEqual({ n: '0', actual: '0' });
+    expect(await counts(target.db.pool)).toEqual({ n: 0, actual: 0 });
     const real = await run(file);
     expect(real.code).toBe(0);
     expect(real.out[0]).toMatch(/^imported 1 row\(s\)/);
-    expect(await counts(target)).toEqual({ n: '1', actual: '1' });
+    expect(await counts(target.db.pool)).toEqual({ n: 1, actual: 1 });
   });
 
   it('lists problems as FILE:LINE: reason on stderr and exits 1', async () => {

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, exampleCustomers, type TestApp } from '../helpers/app.js';
+import { fixture } from '../helpers/fixtures.js';
 import type { DemoCustomer } from '../../src/db/demo-data.js';
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 const listExample = JSON.parse(fixture('list-response-example.json')) as { results: DemoCustomer[] };
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 
@@ -36,6 +35,7 @@ describe('GET /list-simple/ the spec example', () => {
     expect((res.json() as { results: DemoCustomer[] }).results[0]!.modified_date).toBe('2022-02-12T11:30:11Z');
   });
 
+  // The one byte-for-byte check of the OPTIONS body; other OPTIONS tests compare with this answer.
   it('OPTIONS returns the spec body byte for byte', async () => {
     const res = await t.app.inject({ method: 'OPTIONS', url: URL_PATH, headers: { authorization: `Token ${t.token}` } });
     expect(res.statusCode).toBe(200);

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { drfTimestampSql } from '../../src/lib/timestamp.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
+import { counts } from '../helpers/fixtures.js';
 
 /** Microsecond-exact UTC text, to compare timestamps the triggers set. */
 const UTC_TEXT = `'YYYY-MM-DD"T"HH24:MI:SS.US'`;
@@ -105,11 +106,6 @@ describe('customer_touch_modified_date trigger', () => {
   });
 });
 
-async function counts(): Promise<{ n: string; actual: string }> {
-  const result = await pool.query(`SELECT (SELECT n FROM customer_count)::text AS n, (SELECT count(*) FROM customer)::text AS actual`);
-  return result.rows[0];
-}
-
 describe('customer_count', () => {
   it('holds a single row', async () => {
     expect((await pool.query('SELECT id, n::text FROM customer_count')).rows).toEqual([{ id: true, n: '0' }]);
@@ -118,16 +114,16 @@ describe('customer_count', () => {
 
   it('follows single and multi-row inserts, deletes, updates and truncate', async () => {
     await insertCustomer();
-    expect(await counts()).toEqual({ n: '1', actual: '1' });
+    expect(await counts(pool)).toEqual({ n: 1, actual: 1 });
     await pool.query(`INSERT INTO customer (omnitron_id, email) SELECT g, 'x' || g FROM generate_series(1, 250) g`);
-    expect(await counts()).toEqual({ n: '251', actual: '251' });
+    expect(await counts(pool)).toEqual({ n: 251, actual: 251 });
     await pool.query(`DELETE FROM customer WHERE id % 3 = 0`);
-    expect(await counts()).toEqual({ n: '168', actual: '168' });
+    expect(await counts(pool)).toEqual({ n: 168, actual: 168 });
     await pool.query(`DELETE FROM customer WHERE id < 0`);
     await pool.query(`UPDATE customer SET email = 'y'`);
-    expect(await counts()).toEqual({ n: '168', actual: '168' });
+    expect(await counts(pool)).toEqual({ n: 168, actual: 168 });
     await pool.query('TRUNCATE customer');
-    expect(await counts()).toEqual({ n: '0', actual: '0' });
+    expect(await counts(pool)).toEqual({ n: 0, actual: 0 });
   });
 
   it('ignores work that is rolled back', async () => {
@@ -139,7 +135,7 @@ describe('customer_count', () => {
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
-    expect(await counts()).toEqual({ n: '1', actual: '1' });
+    expect(await counts(pool)).toEqual({ n: 1, actual: 1 });
   });
 
   it.skipIf(!hasRealServer())(
@@ -169,7 +165,7 @@ describe('customer_count', () => {
         }
       };
       await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
-      const final = await counts();
+      const final = await counts(pool);
       expect(final.n).toBe(final.actual);
     },
   );

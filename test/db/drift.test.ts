@@ -3,10 +3,14 @@
  * exactly the database that prisma/migrations builds (tables, columns, types,
  * nullability, defaults, indexes, foreign keys). Triggers, CHECK constraints
  * and functions are outside Prisma's schema language and are not compared.
+ * The API declaration (src/customers/customer.resource.ts) must agree with the
+ * migrated columns too: its maxLength and nullable are what OPTIONS promises.
  */
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { customerResource } from '../../src/customers/customer.resource.js';
+import type { CompiledField } from '../../src/rest/declaration.js';
 import { createMigratedTestDatabase, createTestPool, type TestDatabase } from '../helpers/database.js';
 import { describeDatabase, describeSchema, diffDescriptions } from './support/catalog.js';
 import { getDmmf } from './support/prisma-schema.js';
@@ -75,5 +79,57 @@ describe('the drift check', () => {
     const edited = edit(schema);
     expect(edited).not.toBe(schema);
     expect(await driftFrom(edited)).toContain(expectedLine);
+  });
+});
+
+interface ColumnFacts { maxLength: number | null; nullable: boolean }
+
+async function migratedColumns(table: string): Promise<Map<string, ColumnFacts>> {
+  const { rows } = await pool.query<{ column_name: string; character_maximum_length: number | null; is_nullable: 'YES' | 'NO' }>(
+    `SELECT column_name, character_maximum_length, is_nullable FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1`,
+    [table],
+  );
+  return new Map(rows.map((r) => [r.column_name, { maxLength: r.character_maximum_length, nullable: r.is_nullable === 'YES' }]));
+}
+
+/** One line per way a declared field disagrees with its column; empty when they agree. */
+function declarationDrift(table: string, fields: readonly CompiledField[], columns: Map<string, ColumnFacts>): string[] {
+  const lines: string[] = [];
+  for (const field of fields) {
+    const column = columns.get(field.column);
+    if (!column) {
+      lines.push(`${field.name}: no column ${table}.${field.column}`);
+      continue;
+    }
+    if ((field.maxLength ?? null) !== column.maxLength) {
+      lines.push(`${field.name}: maxLength ${field.maxLength ?? 'none'}, column ${table}.${field.column} holds ${column.maxLength ?? 'any length'}`);
+    }
+    if (field.nullable !== column.nullable) {
+      lines.push(`${field.name}: nullable ${field.nullable}, column ${table}.${field.column} is ${column.nullable ? 'NULL' : 'NOT NULL'}`);
+    }
+  }
+  return lines;
+}
+
+describe('the list-simple declaration and the migrated customer table', () => {
+  it('agree on every field\'s maxLength and nullable', async () => {
+    const columns = await migratedColumns(customerResource.table);
+    expect(declarationDrift(customerResource.table, customerResource.fields, columns)).toEqual([]);
+  });
+
+  it('are reported when they disagree', async () => {
+    const columns = await migratedColumns(customerResource.table);
+    const edited = customerResource.fields.map((field) => {
+      if (field.name === 'email') return { ...field, maxLength: 255 };
+      if (field.name === 'erp_code') return { ...field, nullable: false };
+      if (field.name === 'channel') return { ...field, column: 'channel' };
+      return field;
+    });
+    expect(declarationDrift(customerResource.table, edited, columns)).toEqual([
+      'email: maxLength 255, column customer.email holds 254',
+      'erp_code: nullable false, column customer.erp_code is NULL',
+      'channel: no column customer.channel',
+    ]);
   });
 });

@@ -4,9 +4,11 @@
  * customer_count stays exact however the rows arrive.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCustomers, type GenerateOptions } from '../../src/db/generate-customers.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
+import { counts } from '../helpers/fixtures.js';
+import { WAIT } from '../helpers/wait.js';
 
 const COUNT = 3000;
 
@@ -39,13 +41,6 @@ async function digest(): Promise<string> {
        FROM customer`,
   );
   return rows[0]!.digest;
-}
-
-async function counts(): Promise<{ counter: number; actual: number }> {
-  const { rows } = await pool.query<{ counter: string; actual: string }>(
-    'SELECT (SELECT n FROM customer_count) AS counter, (SELECT count(*) FROM customer) AS actual',
-  );
-  return { counter: Number(rows[0]!.counter), actual: Number(rows[0]!.actual) };
 }
 
 async function indexDefinitions(): Promise<string[]> {
@@ -117,12 +112,12 @@ describe('generateCustomers and customer_count', () => {
   it('keeps the count exact on the plain path and on the drop-and-rebuild-indexes path, restoring every index', async () => {
     const before = await indexDefinitions();
     await generate({ count: 500, seed: 1 });
-    expect(await counts()).toEqual({ counter: 500, actual: 500 });
+    expect(await counts(pool)).toEqual({ n: 500, actual: 500 });
     await generate({ count: 700, seed: 2, rebuildIndexesFrom: 1 });
-    expect(await counts()).toEqual({ counter: 1200, actual: 1200 });
+    expect(await counts(pool)).toEqual({ n: 1200, actual: 1200 });
     expect(await indexDefinitions()).toEqual(before);
     await generate({ count: 300, seed: 3, replace: true });
-    expect(await counts()).toEqual({ counter: 300, actual: 300 });
+    expect(await counts(pool)).toEqual({ n: 300, actual: 300 });
   });
 
   it('leaves nothing behind when the load fails', async () => {
@@ -135,28 +130,31 @@ describe('generateCustomers and customer_count', () => {
     } finally {
       await pool.query('ALTER TABLE customer DROP CONSTRAINT tmp_no_bulk');
     }
-    expect(await counts()).toEqual({ counter: 100, actual: 100 });
+    expect(await counts(pool)).toEqual({ n: 100, actual: 100 });
     expect(await indexDefinitions()).toEqual(before);
   });
 
   it.runIf(hasRealServer())('stays exact while other connections insert and delete concurrently', async () => {
     await generate({ count: 200, seed: 1 });
     let stop = false;
+    let writes = 0;
     const writer = async (n: number) => {
-      for (let i = 0; !stop; i++) {
+      for (let i = 0; !stop; i++, writes++) {
         if (i % 3 === 2) await pool.query('DELETE FROM customer WHERE id = (SELECT min(id) FROM customer)');
         else await pool.query(`INSERT INTO customer (omnitron_id, email) VALUES ($1, 'w@example.com')`, [n]);
       }
     };
     const writers = [writer(1), writer(2), writer(3)];
-    await new Promise((done) => setTimeout(done, 50));
+    // The writers are under way before and still after the generator runs.
+    await vi.waitFor(() => expect(writes).toBeGreaterThanOrEqual(10), WAIT);
     await generate({ count: 5000, seed: 9 });
     await generate({ count: 2000, seed: 10, rebuildIndexesFrom: 1 });
-    await new Promise((done) => setTimeout(done, 50));
+    const after = writes;
+    await vi.waitFor(() => expect(writes).toBeGreaterThanOrEqual(after + 10), WAIT);
     stop = true;
     await Promise.all(writers);
-    const { counter, actual } = await counts();
-    expect(counter).toBe(actual);
+    const { n, actual } = await counts(pool);
+    expect(n).toBe(actual);
     expect(actual).toBeGreaterThan(7000);
   });
 });

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,8 +22,12 @@ describe('server limits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'limits-'));
     const file = join(dir, 'limits');
     writeFileSync(file, 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n');
-    expect(openFilesLimit(file)).toBe(1024);
-    expect(openFilesLimit(join(dir, 'missing'))).toBeNull();
+    try {
+      expect(openFilesLimit(file)).toBe(1024);
+      expect(openFilesLimit(join(dir, 'missing'))).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('sets maxConnections, and warns when it leaves too few descriptors under the open-files limit', () => {

@@ -68,7 +68,8 @@ describe('NumberFilter values (Python Decimal, truncated for the integer column)
     const start = performance.now();
     expect(parseDecimalInteger(`1e${'9'.repeat(10_000)}`)).toBeNull();
     expect(parseDecimalInteger(`0.${'0'.repeat(10_000)}1e10010`)).toBe(10n ** 9n);
-    expect(performance.now() - start).toBeLessThan(200);
+    // Computing 10^(10 000 digits) would never end; the bound is generous for two shared cores.
+    expect(performance.now() - start).toBeLessThan(2_000);
   });
 });
 
@@ -148,7 +149,8 @@ describe('CharFilter values', () => {
     const s = `a${' '.repeat(100_000)}b`;
     const start = performance.now();
     expect(pyStrip(`  ${s}\t`)).toBe(s);
-    expect(performance.now() - start).toBeLessThan(100);
+    // Quadratic stripping of 100 000 blanks takes minutes; the bound is generous for two shared cores.
+    expect(performance.now() - start).toBeLessThan(2_000);
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { transcriptCases } from '../helpers/fixtures.js';
 import { describe, expect, it } from 'vitest';
 import { contentTypeOf, renderers, type RenderContext } from '../../src/rest/renderers/index.js';
 import { getIndent, jsonRenderer, renderJson } from '../../src/rest/renderers/json.js';
@@ -71,16 +71,8 @@ describe('json renderer declaration', () => {
   });
 });
 
-interface TranscriptCase {
-  title: string;
-  requestHeaders: Record<string, string>;
-  responseHeaders: Record<string, string>;
-  body?: string;
-  bodyComplete?: boolean;
-}
-
 describe('every complete JSON body of the transcript', () => {
-  const cases = (JSON.parse(readFileSync('test/fixtures/transcript-cases.json', 'utf8')) as TranscriptCase[]).filter(
+  const cases = transcriptCases().filter(
     (c) => c.bodyComplete && c.body && c.responseHeaders['Content-Type'] === 'application/json',
   );
 

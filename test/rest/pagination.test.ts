@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { transcriptCases } from '../helpers/fixtures.js';
 import { describe, expect, it } from 'vitest';
 import { NotFound } from '../../src/rest/exceptions.js';
 import { createPageNumberPagination, type RequestUrl } from '../../src/rest/pagination.js';
@@ -155,18 +155,11 @@ describe('getLinks', () => {
   });
 });
 
-interface TranscriptCase {
-  title: string;
-  path: string;
-  requestHeaders: Record<string, string>;
-  body?: string;
-}
-
 // Compact or indented (`Accept: application/json; indent=2`) start of a page body.
 const ENVELOPE_HEAD = /^\{\s*"count": ?(\d+),\s*"next": ?(null|"[^"]*"),\s*"previous": ?(null|"[^"]*")/;
 
 describe('next/previous links of every paginated answer in the transcript', () => {
-  const cases = (JSON.parse(readFileSync('test/fixtures/transcript-cases.json', 'utf8')) as TranscriptCase[])
+  const cases = transcriptCases()
     .map((c) => ({ c, head: ENVELOPE_HEAD.exec(c.body ?? '') }))
     .filter(({ c, head }) => head && c.path.startsWith('/api/v1/oms/customers/list-simple/'));
 
@@ -184,14 +177,5 @@ describe('next/previous links of every paginated answer in the transcript', () =
       next: JSON.parse(head[2]!) as string | null,
       previous: JSON.parse(head[3]!) as string | null,
     });
-  });
-});
-
-describe('parameters', () => {
-  it('reports page and limit as DRF get_schema_operation_parameters does', () => {
-    expect(pagination.parameters.map((p) => [p.name, p.description])).toEqual([
-      ['page', 'A page number within the paginated result set.'],
-      ['limit', 'Number of results to return per page.'],
-    ]);
   });
 });

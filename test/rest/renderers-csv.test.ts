@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { contentTypeOf, createRenderers, renderers, type RenderContext, type Row } from '../../src/rest/renderers/index.js';
 import { createCsvRenderer, quoteCsvField } from '../../src/rest/renderers/csv.js';
 import { collect } from '../../src/rest/renderers/tabular.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
+import { fixture, originalBody } from '../helpers/fixtures.js';
 import { thingsContext } from '../helpers/things.js';
 
 const thingsCtx = thingsContext('text/csv');
@@ -19,12 +19,9 @@ async function* batchesOf(...batches: Row[][]) {
   for (const batch of batches) yield batch;
 }
 
-interface TranscriptCase { title: string; body: string }
-const transcript = JSON.parse(readFileSync('test/fixtures/transcript-cases.json', 'utf8')) as TranscriptCase[];
-const originalBody = (titleStart: string) => transcript.find((c) => c.title.startsWith(titleStart))!.body;
 
 // The original's rows behind those transcript bodies (its customers 1, 2, 11–14 and 1010).
-const spec = (JSON.parse(readFileSync('test/fixtures/list-response-example.json', 'utf8')) as { results: Row[] }).results;
+const spec = (JSON.parse(fixture('list-response-example.json')) as { results: Row[] }).results;
 const quoting: Row[] = [
   { id: 11, created_date: '2022-02-01T05:39:45.123646Z', modified_date: '2022-02-01T05:39:45.123681Z', omnitron_id: 201, email: 'ayse.yilmaz.jr@example.com', first_name: 'Ayşe', last_name: 'Yılmaz, Jr.', phone_number: '05321112233', erp_code: 'ERP-COMMA,1', channel: 2 },
   { id: 12, created_date: '2021-05-26T19:20:20Z', modified_date: '2021-07-07T19:45:34.636944Z', omnitron_id: 203, email: 'ali.deli@example.com', first_name: 'Ali "Deli"', last_name: 'Kaya', phone_number: null, erp_code: 'ERP"QUOTE"', channel: 1 },

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import ExcelJS from 'exceljs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { renderers, responseContentType, type RenderContext, type Row } from '../../src/rest/renderers/index.js';
 import { createXlsxRenderer, excelDate, xlsxRenderer, xmlSafe } from '../../src/rest/renderers/xlsx.js';
 import { collect } from '../../src/rest/renderers/tabular.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
 import { thingsContext } from '../helpers/things.js';
+import { settledValue, WAIT } from '../helpers/wait.js';
 
 const ctx: RenderContext = { mediaType: 'application/xls', params: {}, fields: customerResource.fields, title: 'customers' };
 const page = (results: readonly Row[]) => ({ count: results.length, next: null, previous: null, results });
@@ -128,10 +129,9 @@ describe('XLSX renderer: streaming (limit=all)', () => {
       }
     }
     const stream = xlsxRenderer.stream!({ count: 0, next: null, previous: null }, many(), thingsCtx);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
     // A few batches fill the archive's buffers; without backpressure all 60 are read at once.
-    expect(pulled).toBeLessThanOrEqual(20);
-    const pausedAt = pulled;
+    const pausedAt = await settledValue(() => pulled, { intervalMs: 50 });
+    expect(pausedAt).toBeLessThanOrEqual(20);
     const workbook = await workbookOf(await collect(stream));
     expect(pausedAt).toBeLessThan(pulled);
     expect(workbook.getWorksheet('things')!.rowCount).toBe(60 * 2000 + 1);
@@ -149,8 +149,7 @@ describe('XLSX renderer: streaming (limit=all)', () => {
     const stream = xlsxRenderer.stream!({ count: 0, next: null, previous: null }, endless(), thingsCtx);
     await stream[Symbol.asyncIterator]().next();
     stream.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(finished).toBe(true);
+    await vi.waitFor(() => expect(finished).toBe(true), WAIT);
   });
 });
 

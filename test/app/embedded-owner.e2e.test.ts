@@ -13,6 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER_FILE, readDataDirOwner } from '../../src/db/data-dir-owner.js';
 import { embeddedTemplate } from '../helpers/database.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'oms-owner-e2e-'));
@@ -25,27 +26,7 @@ const env = {
   DATA_DIR: dataDir,
 };
 
-interface Server {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-}
-
-function startServer(): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /oms-customers ready/.test(out) && /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match) resolve({ child, port: Number(match[1]), output: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
+const startServer = () => startServerProcess(env, children);
 
 /** Runs a script the way its npm script does (tsx), to its end. */
 function run(script: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -66,7 +47,7 @@ const exited = (child: ChildProcess) =>
     child.on('exit', (code) => resolve(code));
   });
 
-let server: Server;
+let server: ServerProcess;
 let demoToken: string;
 const get = async (query: string, token = demoToken) => {
   const res = await fetch(`http://127.0.0.1:${server.port}${LIST}${query}`, { headers: { authorization: `Token ${token}` } });

@@ -4,7 +4,7 @@
  * real PostgreSQL, reached through a TCP proxy, while its export's backend is terminated, its
  * connection cut or frozen. Each download is cut short; the process stays up and answers 200.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type http from 'node:http';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +14,8 @@ import { createTokenStore } from '../../src/auth/token-store.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
 import { download, readSlowly } from '../helpers/http-download.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { environmentWithout, startServerProcess } from '../helpers/server-process.js';
 
-const root = new URL('../..', import.meta.url).pathname;
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 
 let database: TestDatabase;
@@ -24,28 +24,13 @@ let admin: pg.Pool;
 let token: string;
 let child: ChildProcess | undefined;
 let base: string;
-let output = '';
+let output: () => string = () => '';
 
-function startServer(env: Record<string, string>): Promise<void> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TEST_DATABASE_URL'));
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    env: { ...clean, PORT: '0', LOG_LEVEL: 'info', SEED_DEMO_DATA: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /oms-customers ready/.test(output) && /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        base = match[1]!;
-        resolve();
-      }
-    };
-    child!.stdout!.on('data', onData);
-    child!.stderr!.on('data', onData);
-    child!.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
+async function startServer(env: Record<string, string>): Promise<void> {
+  const started = await startServerProcess({ ...environmentWithout('TEST_DATABASE_URL'), PORT: '0', LOG_LEVEL: 'info', SEED_DEMO_DATA: 'false', ...env });
+  child = started.child;
+  base = started.base;
+  output = started.output;
 }
 
 beforeAll(async () => {
@@ -96,7 +81,7 @@ describe.skipIf(!hasRealServer())('server process during an XLSX export', () => 
     proxy.thaw();
     expect([result.status, result.complete]).toEqual([200, false]);
     expect(child!.exitCode).toBeNull();
-    expect(output).not.toContain('shutting down after an error');
+    expect(output()).not.toContain('shutting down after an error');
     const next = await fetch(`${base}${URL_PATH}?limit=1`, { headers });
     expect(next.status).toBe(200);
     expect(child!.exitCode).toBeNull();

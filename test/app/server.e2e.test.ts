@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { createTestDatabase, createTestPool } from '../helpers/database.js';
+import { environmentWithout, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'oms-e2e-'));
@@ -21,31 +22,8 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Started {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-}
-
-function start(env: Record<string, string>): Promise<Started> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'TEST_DATABASE_URL'].includes(k)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    env: { ...clean, PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /oms-customers ready/.test(out) && /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match) resolve({ child, port: Number(match[1]), output: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+function start(env: Record<string, string>): Promise<ServerProcess> {
+  return startServerProcess({ ...environmentWithout('DATABASE_URL', 'TEST_DATABASE_URL'), PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env }, children);
 }
 
 const stop = (child: ChildProcess) =>

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
-import { parseRate } from './rest/throttling.js';
+import { parseRate } from './lib/rate.js';
 
 const integer = (min: number, max: number) =>
   z

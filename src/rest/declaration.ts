@@ -6,6 +6,9 @@
  * repository its `select`.
  */
 import { createQueryParser } from './filters.js';
+import type { CompiledFilter, CompiledLookup, CompiledOrderingFilter, CompiledValueFilter, Condition, FilterValueKind, Lookup, OrderTerm, ParsedQuery, SqlType } from './query.js';
+
+export type { CompiledFilter, CompiledLookup, CompiledOrderingFilter, CompiledValueFilter, Condition, FilterValueKind, Lookup, OrderTerm, ParsedQuery, SqlType } from './query.js';
 
 // ---- Fields (DRF serializer fields) ----
 
@@ -66,9 +69,6 @@ export interface CompiledField {
 
 // ---- Filters (django-filter) ----
 
-export type Lookup = 'exact' | 'gt' | 'gte' | 'lt' | 'lte';
-export type FilterValueKind = 'number' | 'text' | 'datetime';
-export type SqlType = 'bigint' | 'text' | 'timestamptz';
 
 const LOOKUP_OPS = { exact: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 const SQL_TYPES = { number: 'bigint', text: 'text', datetime: 'timestamptz' } as const;
@@ -117,51 +117,6 @@ export const dateTimeFilter = (fieldName: string, options: ValueFilterOptions = 
   ({ kind: 'value', fieldName, valueKind: 'datetime', options });
 /** django-filter `OrderingFilter`: a comma-separated list of choices. */
 export const orderingFilter = (options: OrderingFilterOptions): OrderingFilterSpec => ({ kind: 'ordering', options });
-
-/** One query parameter of a value filter, e.g. `id__gt`. */
-export interface CompiledLookup { readonly param: string; readonly lookup: Lookup; readonly op: Condition['op'] }
-
-export interface CompiledValueFilter {
-  readonly kind: 'value';
-  readonly fieldName: string;
-  readonly column: string;
-  readonly valueKind: FilterValueKind;
-  readonly sqlType: SqlType;
-  readonly label: string;
-  readonly type: string;
-  readonly listing: 'grouped' | 'per-lookup';
-  readonly lookups: readonly CompiledLookup[];
-}
-
-export interface CompiledOrderingFilter {
-  readonly kind: 'ordering';
-  readonly param: string;
-  readonly label: string;
-  readonly type: 'dropdown';
-  /** `[value, label]` pairs, ascending and descending interleaved as django-filter builds them. */
-  readonly choices: readonly (readonly [string, string])[];
-  readonly terms: ReadonlyMap<string, OrderTerm>;
-}
-
-export type CompiledFilter = CompiledValueFilter | CompiledOrderingFilter;
-
-// ---- What the repository turns into parameterised SQL ----
-
-export interface Condition {
-  column: string;
-  op: '=' | '>' | '>=' | '<' | '<=';
-  /** Canonical text for `$n::sqlType`: a decimal integer, the stripped text, or a timestamptz. */
-  value: string;
-  sqlType: SqlType;
-}
-
-export interface OrderTerm { column: string; descending: boolean }
-
-export interface ParsedQuery {
-  conditions: Condition[];
-  /** Never empty, and always includes the primary key, so the order is total. */
-  ordering: OrderTerm[];
-}
 
 // ---- The resource ----
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { decimalDigitValue, isPyWhitespace, pyStrip } from '../lib/querystring.js';
 import { parseDjangoDateTime } from '../lib/timestamp.js';
 import { ValidationError } from './exceptions.js';
-import type { CompiledFilter, CompiledValueFilter, Condition, OrderTerm, ParsedQuery } from './declaration.js';
+import type { CompiledFilter, CompiledValueFilter, Condition, OrderTerm, ParsedQuery } from './query.js';
 
 /**
  * Django 3.2's own wording (forms.DecimalField, MaxValueValidator, forms.DateTimeField, ChoiceField,

@@ -13,7 +13,7 @@
  */
 import { Readable } from 'node:stream';
 import type { CompiledField } from '../declaration.js';
-import type { Renderer, Row } from './index.js';
+import type { Renderer, Row } from './renderer.js';
 import { collect, columnsOf, oneBatch, pageRows } from './tabular.js';
 import { neutraliseFormula } from '../../lib/formula-guard.js';
 

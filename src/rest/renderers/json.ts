@@ -3,14 +3,10 @@
  * separators, or `indent=N` from the accepted media type, with U+2028/U+2029 escaped.
  */
 import { Readable } from 'node:stream';
-import type { RenderContext, Renderer, Row } from './index.js';
+import type { PageEnvelope, RenderContext, Renderer, Row } from './renderer.js';
 
 /** The page envelope of `PageNumberPagination.get_paginated_response`, minus its rows. */
-export interface PageEnvelope {
-  count: number;
-  next: string | null;
-  previous: string | null;
-}
+export type { PageEnvelope } from './renderer.js';
 
 const MAX_INDENT = 8;
 

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { CompiledField } from '../declaration.js';
-import type { RenderContext, Row } from './index.js';
+import type { RenderContext, Row } from './renderer.js';
 
 export function columnsOf(ctx: RenderContext): readonly CompiledField[] {
   if (!ctx.fields) throw new Error('A tabular renderer needs the resource fields in its render context');

@@ -13,7 +13,7 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { CompiledField } from '../declaration.js';
-import type { Renderer, Row } from './index.js';
+import type { Renderer, Row } from './renderer.js';
 import { collect, columnsOf, oneBatch, pageRows } from './tabular.js';
 
 /** Rows per sheet, header included (Excel's limit). */

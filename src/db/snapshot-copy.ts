@@ -15,7 +15,7 @@
 import { PassThrough, Readable, pipeline, type Transform } from 'node:stream';
 import type pg from 'pg';
 import { openSnapshot, type SnapshotQuery } from './snapshot.js';
-import { DatabaseTimeout } from './unavailable.js';
+import { withDeadline } from './unavailable.js';
 
 export interface CopyStatement {
   /** Run first in the snapshot, e.g. to set what the COPY reads with current_setting(). */
@@ -81,14 +81,8 @@ function stallGuard(ms: number) {
   return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     const chunks = source[Symbol.asyncIterator]();
     for (;;) {
-      const next = chunks.next();
-      let timer: NodeJS.Timeout | undefined;
-      const stalled = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new DatabaseTimeout(`the database sent nothing for ${ms} ms`)), ms);
-      });
       // Once stalled, the pipeline destroys the source and this read settles unheard.
-      next.catch(() => undefined);
-      const result = await Promise.race([next, stalled]).finally(() => clearTimeout(timer));
+      const result = await withDeadline(chunks.next(), ms, `the database sent nothing for ${ms} ms`);
       if (result.done) return;
       yield result.value;
     }

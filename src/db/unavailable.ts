@@ -12,6 +12,24 @@ export class DatabaseTimeout extends Error {
 }
 
 /**
+ * `work`'s outcome, or a DatabaseTimeout saying `message` once `ms` have passed. The work is not
+ * stopped (its own timeouts or its caller's clean-up do that); when it loses the race it settles
+ * unheard, never as an unhandled rejection.
+ */
+export async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new DatabaseTimeout(message)), ms);
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * SQLSTATEs: class 08 (connection exception), 57014 (query_canceled: statement_timeout),
  * 57P01–57P03 (admin/crash shutdown, cannot connect now), 53300 (too_many_connections).
  */

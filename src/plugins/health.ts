@@ -11,25 +11,10 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { migrationStatus } from '../db/migrate.js';
-import { DatabaseTimeout } from '../db/unavailable.js';
+import { withDeadline } from '../db/unavailable.js';
 
 export interface HealthPluginOptions {
   config: Pick<Config, 'DB_READY_TIMEOUT_MS'>;
-}
-
-/** `work`, or a DatabaseTimeout after `ms`; the work itself is bounded by the probe pool's timeouts. */
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DatabaseTimeout(`no answer within ${ms} ms`)), ms);
-  });
-  // Settles after we have answered when it loses the race; nobody needs it then.
-  work.catch(() => undefined);
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export default fp<HealthPluginOptions>(
@@ -38,7 +23,7 @@ export default fp<HealthPluginOptions>(
 
     fastify.get('/ready', async (request, reply) => {
       try {
-        const { pending } = await within(config.DB_READY_TIMEOUT_MS, migrationStatus(fastify.db.probePool));
+        const { pending } = await withDeadline(migrationStatus(fastify.db.probePool), config.DB_READY_TIMEOUT_MS, `no answer within ${config.DB_READY_TIMEOUT_MS} ms`);
         if (pending.length > 0) {
           return reply.code(503).send({ status: 'unavailable', reason: `pending migrations: ${pending.join(', ')}` });
         }

@@ -78,13 +78,17 @@ function parseDecimal(raw: string): DecimalParts | null {
 /** Digits of the integer part (can be ≤ 0 for a pure fraction). */
 const integerDigits = (d: DecimalParts): bigint => BigInt(d.coefficient.length) + d.exponent;
 
+/** The integer part's digits, for a value whose integer part has 1 to a few dozen digits (callers check). */
+const integerPart = (d: DecimalParts): string =>
+  d.exponent >= 0n ? d.coefficient + '0'.repeat(Number(d.exponent)) : d.coefficient.slice(0, Number(integerDigits(d)));
+
 /** `int(d)` (truncation toward zero), as a bigint, or ±Infinity beyond 19 digits. */
 function truncate(d: DecimalParts): bigint | number {
   const intDigits = integerDigits(d);
   if (d.coefficient === '0' || intDigits <= 0n) return 0n;
   if (intDigits > 19n) return d.negative ? -Infinity : Infinity;
-  const digits = d.exponent >= 0n ? d.coefficient + '0'.repeat(Number(d.exponent)) : d.coefficient.slice(0, Number(intDigits));
-  return d.negative ? -BigInt(digits) : BigInt(digits);
+  const whole = BigInt(integerPart(d));
+  return d.negative ? -whole : whole;
 }
 
 /** `d > limit` exactly, for a positive integer limit, without materialising `10**exponent`. */
@@ -93,7 +97,7 @@ function exceeds(d: DecimalParts, limit: bigint): boolean {
   const intDigits = integerDigits(d);
   const limitDigits = BigInt(limit.toString().length);
   if (intDigits !== limitDigits) return intDigits > limitDigits;
-  const whole = BigInt(d.exponent >= 0n ? d.coefficient + '0'.repeat(Number(d.exponent)) : d.coefficient.slice(0, Number(intDigits)));
+  const whole = BigInt(integerPart(d));
   const fractionNonZero = d.exponent < 0n && /[1-9]/.test(d.coefficient.slice(Number(intDigits)));
   return whole > limit || (whole === limit && fractionNonZero);
 }

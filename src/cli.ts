@@ -14,7 +14,7 @@ import { seedDemoData } from './db/seed.js';
 import { createTokenStore } from './auth/token-store.js';
 import { runImportCommand } from './db/import-customers.js';
 import { customerResource } from './customers/customer.resource.js';
-import { commandLineOrExit, EMBEDDED_NOTE, parseCommandLine, type CommandSpec } from './lib/command-line.js';
+import { commandLineOrExit, EMBEDDED_NOTE, processIo, type CommandIo, type CommandSpec, type ParsedCommandLine } from './lib/command-line.js';
 import { runMain } from './lib/run-main.js';
 
 type Out = (line: string) => void;
@@ -143,6 +143,24 @@ export const COMMANDS: Record<string, Command> = {
 const GENERAL_USAGE = `usage: tsx src/cli.ts COMMAND [options] [arguments], COMMAND one of: ${Object.keys(COMMANDS).join(', ')}
 (run through their npm scripts, e.g. npm run token:create -- --help)`;
 
+/**
+ * The command `args` names (first) and its parsed arguments, or the exit code once help (0) or
+ * what is wrong with them (2) has been printed.
+ */
+function parseInvocation(
+  args: readonly string[],
+  io: CommandIo = processIo,
+): { exitCode: number } | (Extract<ParsedCommandLine, { kind: 'run' }> & { command: Command }) {
+  const [name, ...rest] = args;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (!command) {
+    io.err(`${GENERAL_USAGE}\n`);
+    return { exitCode: 2 };
+  }
+  const parsed = commandLineOrExit(command.spec, rest, io);
+  return 'exitCode' in parsed ? parsed : { ...parsed, command };
+}
+
 /** Runs `args` (command name first) on an open database; returns the exit code. */
 export async function runCommand(
   db: Database,
@@ -151,34 +169,16 @@ export async function runCommand(
   err: Out,
   config: Pick<Config, 'CSV_FORMULA_GUARD'> = defaultConfig(),
 ): Promise<number> {
-  const [name, ...rest] = args;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (!command) {
-    err(GENERAL_USAGE);
-    return 2;
-  }
-  const parsed = parseCommandLine(command.spec, rest);
-  if (parsed.kind === 'help') {
-    out(parsed.text.trimEnd());
-    return 0;
-  }
-  if (parsed.kind === 'error') {
-    err(parsed.text.trimEnd());
-    return 2;
-  }
-  return command.run(db, parsed, { out, err, config });
+  const parsed = parseInvocation(args, { out: (text) => out(text.trimEnd()), err: (text) => err(text.trimEnd()) });
+  if ('exitCode' in parsed) return parsed.exitCode;
+  return parsed.command.run(db, parsed, { out, err, config });
 }
 
 async function main(): Promise<number> {
-  const [name, ...rest] = process.argv.slice(2);
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`${GENERAL_USAGE}\n`);
-    return 2;
-  }
   // Help and argument errors before the configuration and the database: they do nothing else.
-  const parsed = commandLineOrExit(command.spec, rest);
+  const parsed = parseInvocation(process.argv.slice(2));
   if ('exitCode' in parsed) return parsed.exitCode;
+  const { command } = parsed;
   let config;
   try {
     config = loadConfig();

@@ -97,6 +97,17 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): Pa
   return { kind: 'run', values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
 }
 
+/** Where a command's help goes (out) and its usage errors (err). */
+export interface CommandIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const processIo: CommandIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
 /**
  * For an entry point: prints help (exit 0) or the error and usage (exit 2) and returns that
  * exit code, or returns the parsed arguments to run with.
@@ -104,10 +115,7 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): Pa
 export function commandLineOrExit(
   spec: CommandSpec,
   argv: readonly string[],
-  io: { out: (text: string) => void; err: (text: string) => void } = {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-  },
+  io: CommandIo = processIo,
 ): { exitCode: number } | Extract<ParsedCommandLine, { kind: 'run' }> {
   const parsed = parseCommandLine(spec, argv);
   if (parsed.kind === 'help') {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsonRenderer, renderJson, type PageEnvelope } from '../../src/rest/renderers/json.js';
-import type { RenderContext, Row } from '../../src/rest/renderers/index.js';
+import { jsonRenderer, renderJson } from '../../src/rest/renderers/json.js';
+import type { PageEnvelope, RenderContext, Row } from '../../src/rest/renderers/index.js';
 import { collect } from '../../src/rest/renderers/tabular.js';
 
 const accepted = (indent?: string): RenderContext =>

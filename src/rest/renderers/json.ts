@@ -5,9 +5,6 @@
 import { Readable } from 'node:stream';
 import type { PageEnvelope, RenderContext, Renderer, Row } from './renderer.js';
 
-/** The page envelope of `PageNumberPagination.get_paginated_response`, minus its rows. */
-export type { PageEnvelope } from './renderer.js';
-
 const MAX_INDENT = 8;
 
 /**

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Negotiable } from '../negotiation.js';
 import type { CompiledField } from '../declaration.js';
 
-/** The page's envelope: DRF's `{count, next, previous}` around `results`. */
+/** The page envelope of `PageNumberPagination.get_paginated_response`, minus its rows. */
 export interface PageEnvelope {
   count: number;
   next: string | null;

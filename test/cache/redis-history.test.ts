@@ -8,8 +8,8 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisHistoryStore, type RedisHistoryStore } from '../../src/cache/redis-history.js';
+import { closedPort, deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 const opened: RedisHistoryStore[] = [];
 const prefixes: string[] = [];
@@ -27,34 +27,10 @@ async function store(prefix: string, url = REDIS_URL, warnings: string[] = []): 
   return created;
 }
 
-/** Every key under a test's prefix, read with a plain client. */
-async function keysUnder(prefix: string): Promise<string[]> {
-  const admin = new Redis(REDIS_URL);
-  try {
-    return await admin.keys(`${prefix}*`);
-  } finally {
-    admin.disconnect();
-  }
-}
-
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
-  const admin = new Redis(REDIS_URL);
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length > 0) await admin.del(...keys);
-  }
-  admin.disconnect();
+  await deleteKeysUnder(...prefixes.splice(0));
 });
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('Redis history store', () => {
   it('lets exactly `limit` of many concurrent hits from two clients through (one shared, atomic budget)', async () => {

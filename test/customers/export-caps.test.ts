@@ -5,9 +5,8 @@
  * the first byte, a failed open, the client going away).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, listenOnLoopback, type TestApp } from '../helpers/app.js';
 import { hasRealServer } from '../helpers/database.js';
 import { createTokenStore } from '../../src/auth/token-store.js';
 import { fetchAll, insertMany, startExport, type HeldExport } from '../helpers/exports.js';
@@ -15,10 +14,7 @@ import { fetchAll, insertMany, startExport, type HeldExport } from '../helpers/e
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const CAPPED = '{"detail":"Request was throttled. Expected available in 1 second."}';
 
-async function listen(app: TestApp): Promise<string> {
-  await app.app.listen({ port: 0, host: '127.0.0.1' });
-  return `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}${URL_PATH}`;
-}
+const listen = async (app: TestApp): Promise<string> => `${await listenOnLoopback(app)}${URL_PATH}`;
 
 describe('EXPORT_CONCURRENCY by default (a third of the pool, at least 1)', () => {
   let t: TestApp;

@@ -6,9 +6,9 @@
  * KEEP_ALIVE_TIMEOUT_MS, not the stall timeout.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import type { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createTestApp, listenOnLoopback, type TestApp } from '../helpers/app.js';
 import { hasRealServer } from '../helpers/database.js';
 import { fetchAll, insertMany } from '../helpers/exports.js';
 import { download, poolSettles } from '../helpers/http-download.js';
@@ -20,20 +20,6 @@ const ROWS = 60_000;
 // (the kernel takes bytes in steps of up to half its send buffer, ~2 MB here).
 const STALL_TIMEOUT_MS = 3_000;
 const STALL_LOG = 'client stopped reading the response: connection closed';
-
-async function listen(t: TestApp): Promise<string> {
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  return `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-}
-
-/** Resolves once `predicate` holds (checked every 50 ms), or fails after `ms`. */
-async function eventually(predicate: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** GETs `url` and reads nothing after the headers: the response's socket, for the test to watch. */
 function stopReading(url: string, token: string): Promise<{ status: number; res: http.IncomingMessage }> {
@@ -64,7 +50,7 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => 
       config: { EXPORT_STALL_TIMEOUT_MS: STALL_TIMEOUT_MS, EXPORT_CONCURRENCY: 1, EXPORT_CONCURRENCY_PER_TOKEN: 1, MAX_PAGE_SIZE: ROWS },
     });
     await insertMany(t.db.pool, ROWS);
-    origin = await listen(t);
+    origin = await listenOnLoopback(t);
   }, 120_000);
   afterAll(async () => t?.close());
 
@@ -81,7 +67,7 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => 
     // connection the export holds, before any cap).
     if (hasRealServer()) expect((await fetchAll(`${origin}${URL_PATH}?limit=all&format=csv`, t.token)).status).toBe(429);
 
-    await eventually(() => cutLogOf(stalled.res) !== undefined, STALL_TIMEOUT_MS + 10_000, 'the stalled export is cut');
+    await vi.waitFor(() => expect(cutLogOf(stalled.res), 'the stalled export is cut').toBeDefined(), { timeout: STALL_TIMEOUT_MS + 10_000, interval: 50 });
     expect(await readRest(stalled.res)).toBe(false);
     if (hasRealServer()) await poolSettles(t.db.pool);
 
@@ -95,7 +81,7 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => 
   it('cuts a large page nobody reads the same way', async () => {
     const stalled = await stopReading(`${origin}${URL_PATH}?limit=${ROWS}`, t.token);
     expect(stalled.status).toBe(200);
-    await eventually(() => cutLogOf(stalled.res) !== undefined, STALL_TIMEOUT_MS + 10_000, 'the stalled page is cut');
+    await vi.waitFor(() => expect(cutLogOf(stalled.res), 'the stalled page is cut').toBeDefined(), { timeout: STALL_TIMEOUT_MS + 10_000, interval: 50 });
     expect(await readRest(stalled.res)).toBe(false);
   }, 60_000);
 
@@ -125,7 +111,7 @@ describe.skipIf(!hasRealServer())('an export whose database is the slow one', ()
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     t = await createTestApp({ connectThrough: (url) => proxy.urlFor(url), config: { EXPORT_STALL_TIMEOUT_MS: SHORT_STALL_MS } });
     await insertMany(t.db.pool, ROWS);
-    origin = await listen(t);
+    origin = await listenOnLoopback(t);
   }, 120_000);
   afterAll(async () => {
     proxy?.thaw();
@@ -153,7 +139,7 @@ describe('a kept-alive connection after a finished response', () => {
   const KEEP_ALIVE_TIMEOUT_MS = 2_000;
   beforeAll(async () => {
     t = await createTestApp({ config: { EXPORT_STALL_TIMEOUT_MS: 200, KEEP_ALIVE_TIMEOUT_MS } });
-    origin = await listen(t);
+    origin = await listenOnLoopback(t);
   }, 60_000);
   afterAll(async () => t?.close());
 

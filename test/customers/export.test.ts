@@ -4,13 +4,12 @@
  * and memory that stays flat. Over real HTTP where the socket matters.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import ExcelJS from 'exceljs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, listenOnLoopback, type TestApp } from '../helpers/app.js';
 import { createTestPool } from '../helpers/database.js';
 import { download as downloadUrl, poolSettles } from '../helpers/http-download.js';
 import { WAIT } from '../helpers/wait.js';
@@ -46,8 +45,7 @@ let baseUrl: string;
 /** The app listening on a loopback port (once), as a base URL for http.get. */
 const urls = new Map<TestApp, string>();
 async function listen(app: TestApp): Promise<string> {
-  await app.app.listen({ port: 0, host: '127.0.0.1' });
-  const url = `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}${URL_PATH}`;
+  const url = `${await listenOnLoopback(app)}${URL_PATH}`;
   urls.set(app, url);
   return url;
 }

@@ -4,36 +4,15 @@
  * serving, with a warning in the log, never a 500.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { closedPort, deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
 import { hasRealServer } from '../helpers/database.js';
 import { buildApp } from '../../src/app.js';
 import { openDatabase } from '../../src/db/database.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const RATE = { numRequests: 4, durationSeconds: 60 };
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const admin = new Redis(REDIS_URL);
-  try {
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length > 0) await admin.del(...keys);
-  } finally {
-    admin.disconnect();
-  }
-}
-
-async function keysUnder(prefix: string): Promise<string[]> {
-  const admin = new Redis(REDIS_URL);
-  try {
-    return (await admin.keys(`${prefix}*`)).sort();
-  } finally {
-    admin.disconnect();
-  }
-}
 
 describe('THROTTLE_RATE in Redis (REDIS_URL)', () => {
   const prefix = `oms-customers-test:${process.pid}:${randomBytes(4).toString('hex')}:`;
@@ -46,7 +25,7 @@ describe('THROTTLE_RATE in Redis (REDIS_URL)', () => {
   afterAll(async () => {
     await one?.close();
     await two?.close();
-    await deleteKeys(prefix);
+    await deleteKeysUnder(prefix);
   });
 
   it('makes two instances share one budget per address', async () => {
@@ -91,11 +70,7 @@ describe('THROTTLE_RATE in Redis (REDIS_URL)', () => {
 describe('THROTTLE_RATE with Redis unreachable', () => {
   let t: TestApp;
   beforeAll(async () => {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    t = await createTestApp({ config: { THROTTLE_RATE: { numRequests: 1, durationSeconds: 60 }, REDIS_URL: `redis://127.0.0.1:${port}` } });
+    t = await createTestApp({ config: { THROTTLE_RATE: { numRequests: 1, durationSeconds: 60 }, REDIS_URL: `redis://127.0.0.1:${await closedPort()}` } });
   }, 60_000);
   afterAll(async () => t?.close());
 

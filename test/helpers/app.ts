@@ -3,6 +3,7 @@
  * database, with customers loaded and tokens for an active and an inactive
  * user. Tests call it through `app.inject` (or supertest on `app.server`).
  */
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
 import { buildApp } from '../../src/app.js';
@@ -98,4 +99,10 @@ export function exampleCustomers(example: readonly DemoCustomer[]): DemoCustomer
     });
   }
   return [...example, ...more];
+}
+
+/** Puts the app on a free loopback port, for tests that need a real socket; returns its origin. */
+export async function listenOnLoopback(t: TestApp): Promise<string> {
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 }

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { createPool, withClient } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
-import { generateCustomers } from '../src/db/generate-customers.js';
+import { generateCustomers } from './generate-customers.js';
 import { generateKey, hashKey } from '../src/auth/token-store.js';
 
 /** Bump when the generator's output changes, so stale benchmark databases are refilled. */

@@ -1,15 +1,15 @@
 /**
  * The Node floor: the least a Node process can do to answer the benchmark's list requests.
  * `node:http` + `pg`, no framework, no validation, no negotiation: it looks the token up, runs the
- * same SQL as the service (src/db/list-query.ts on the same declaration) and writes the same JSON
+ * same SQL as the service (src/resource/list-sql.ts on the same declaration) and writes the same JSON
  * (or a plain CSV page for `format=csv`). Started by bench/run.ts with DATABASE_URL, PORT, POOL_MAX.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
 import { customerResource } from '../src/customers/customer.resource.js';
-import { compileListQuery } from '../src/db/list-query.js';
-import type { Condition, OrderTerm } from '../src/rest/declaration.js';
+import { compileListQuery } from '../src/resource/list-sql.js';
+import type { Condition, OrderTerm } from '../src/resource/declaration.js';
 
 const PATH = '/api/v1/oms/customers/list-simple/';
 const PAGE_SIZE = 10;

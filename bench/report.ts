@@ -160,7 +160,7 @@ ${rows(['Target', 'Goal', 'Measured', ''], targets(r).map((t) => [t.target, t.go
 ## Requests (service vs Node floor)
 
 The floor (bench/floor-server.ts) is \`node:http\` + \`pg\`: the same token lookup, the same SQL
-(src/db/list-query.ts), the same JSON, and nothing else. Latency columns are p50 / p99 / max in ms.
+(src/resource/list-sql.ts), the same JSON, and nothing else. Latency columns are p50 / p99 / max in ms.
 
 ${rows(['Scenario', 'Parameters', 'req/s', 'latency', 'errors', 'peak RSS', 'floor req/s', 'floor latency', 'floor errors', 'floor RSS', 'service/floor', 'load'], requestRows)}
 

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
-import { commandLineOrExit, usage, wholeNumber, type CommandSpec } from '../src/lib/command-line.js';
+import { commandLineOrExit, usage, wholeNumber, type CommandSpec } from '../src/command-line.js';
 import { prepareBenchDatabase, type BenchDatabase } from './databases.js';
 import { buildScenarios, exportStatement, LIST_PATH, type Scenario } from './scenarios.js';
 import { explainScenarios } from './explain.js';

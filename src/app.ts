@@ -18,6 +18,7 @@ import { createClientErrorHandler, frameworkErrors } from './http/client-errors.
 import { createHostCheck } from './http/host.js';
 import { limitConnections, serverTimeouts } from './http/limits.js';
 import { cutStalledResponses } from './http/stalled-responses.js';
+import { HttpError } from './http/errors.js';
 import { ApiError, NotFound, ServerError, ServiceUnavailable } from './rest/exceptions.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import { renderJson } from './rest/renderers/json.js';
@@ -83,8 +84,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.setErrorHandler(async (error, request, reply) => {
-    let apiError: ApiError;
-    if (error instanceof ApiError) {
+    let apiError: HttpError;
+    if (error instanceof HttpError) {
       apiError = error;
     } else if (typeof (error as { statusCode?: unknown }).statusCode === 'number' && (error as { statusCode: number }).statusCode < 500) {
       // Fastify's own client errors (body too large, bad content length, ...): keep the status, DRF's body shape.

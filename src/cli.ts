@@ -1,6 +1,6 @@
 /**
  * Operator commands, thin wrappers over the modules that do the work; each is an npm script
- * (package.json) and answers `--help` (lib/command-line.ts). Every command but `db:migrate`
+ * (package.json) and answers `--help` (command-line.ts). Every command but `db:migrate`
  * brings the schema up first, so each works on a database never migrated.
  *
  * They run against DATABASE_URL, or the embedded database in DATA_DIR: through the running
@@ -10,11 +10,11 @@
 import { ConfigError, defaultConfig, loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { seedDemoData } from './db/seed.js';
+import { seedDemoData } from './customers/seed.js';
 import { createTokenStore } from './auth/token-store.js';
-import { runImportCommand } from './db/import-customers.js';
+import { runImportCommand } from './customers/customer.import.js';
 import { customerResource } from './customers/customer.resource.js';
-import { commandLineOrExit, EMBEDDED_NOTE, processIo, type CommandIo, type CommandSpec, type ParsedCommandLine } from './lib/command-line.js';
+import { commandLineOrExit, EMBEDDED_NOTE, processIo, type CommandIo, type CommandSpec, type ParsedCommandLine } from './command-line.js';
 import { runMain } from './lib/run-main.js';
 
 type Out = (line: string) => void;

@@ -8,8 +8,8 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, ConfigSchema, loadConfig, seedsDemoData, type Config } from './config.js';
 import { buildApp } from './app.js';
 import { openDatabase } from './db/database.js';
-import { prepareDatabase } from './db/prepare.js';
-import { commandLineOrExit, type CommandSpec } from './lib/command-line.js';
+import { prepareDatabase } from './customers/prepare.js';
+import { commandLineOrExit, type CommandSpec } from './command-line.js';
 
 const SERVER_COMMAND: CommandSpec = {
   script: 'start',

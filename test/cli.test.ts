@@ -6,7 +6,7 @@ import { defaultConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { migrationStatus } from '../src/db/migrate.js';
 import { hashKey, createTokenStore } from '../src/auth/token-store.js';
-import { demoCustomers } from '../src/db/demo-data.js';
+import { demoCustomers } from '../src/customers/demo-data.js';
 import { drfTimestampSql } from '../src/lib/timestamp.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 

@@ -4,17 +4,18 @@
  * The unfiltered count is read from `customer_count`, which triggers keep
  * exact, so page 1 of millions of customers costs no table scan. For
  * `limit=all`, streamAll reads every matching row from one snapshot through a
- * cursor (db/snapshot-cursor.ts), and copyAll lets PostgreSQL write them as CSV
- * (db/csv-copy.ts) where the server can COPY.
+ * cursor (repository/snapshot-cursor.ts), and copyAll lets PostgreSQL write them as CSV
+ * (resource/csv-sql.ts) where the server can COPY.
  */
 import type pg from 'pg';
-import type { CompiledResource, Condition, OrderTerm } from '../rest/declaration.js';
+import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
 import type { DatabaseRowFormat } from '../rest/renderers/index.js';
-import { compileListQuery } from '../db/list-query.js';
-import { compileCsvCopy, CsvRowEndings } from '../db/csv-copy.js';
+import { compileListQuery } from '../resource/list-sql.js';
+import { compileCsvCopy } from '../resource/csv-sql.js';
+import { CsvRowEndings } from '../repository/csv-row-endings.js';
 import { copySupported } from '../db/copy-support.js';
-import { openSnapshotCursor, type RowBatches, type SnapshotReadOptions } from '../db/snapshot-cursor.js';
-import { openSnapshotCopy, type CopiedBytes } from '../db/snapshot-copy.js';
+import { openSnapshotCursor, type RowBatches, type SnapshotReadOptions } from '../repository/snapshot-cursor.js';
+import { openSnapshotCopy, type CopiedBytes } from '../repository/snapshot-copy.js';
 
 export type Row = Record<string, unknown>;
 

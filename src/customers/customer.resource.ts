@@ -5,7 +5,7 @@
  */
 import {
   charFilter, dateTimeFilter, datetime, defineResource, email, integer, numberFilter, orderingFilter, pk, string,
-} from '../rest/declaration.js';
+} from '../resource/declaration.js';
 
 export const customerResource = defineResource({
   name: 'list-simple',

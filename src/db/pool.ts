@@ -49,7 +49,7 @@ export function createPool(opts: PoolOptions): pg.Pool {
     statement_timeout: opts.statementTimeoutMs,
     connectionTimeoutMillis: opts.connectTimeoutMs,
     // A timed-out query fails with 'Query read timeout'; pool.query() then discards its connection
-    // (release with the error), and db/snapshot.ts does the same for its own.
+    // (release with the error), and repository/snapshot.ts does the same for its own.
     ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),
     application_name: opts.applicationName ?? 'oms-customers',
   });

@@ -8,14 +8,13 @@
 import { Readable } from 'node:stream';
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../rest/exceptions.js';
-import { renderJson } from '../rest/renderers/json.js';
+import { HttpError, detailJson } from './errors.js';
 
 /** The most body bytes accepted (and ignored); more is a 413. */
 export const BODY_LIMIT_BYTES = 1024;
 
 /** 413 with DRF's body shape; Node closes the connection after it. */
-export class PayloadTooLarge extends ApiError {
+export class PayloadTooLarge extends HttpError {
   constructor() {
     super(413, `Request body too large: this API reads no request body and accepts at most ${BODY_LIMIT_BYTES} bytes of one.`, {
       connection: 'close',
@@ -53,7 +52,7 @@ export default fp(
       if (payload instanceof Readable) payload.destroy();
       const error = new PayloadTooLarge();
       reply.code(error.statusCode).headers(error.headers).type('application/json');
-      return renderJson(error.body());
+      return detailJson(error.message);
     });
 
     // It passed the limit after onSend but before the headers went out: the connection still goes.

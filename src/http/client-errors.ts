@@ -8,7 +8,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { renderJson } from '../rest/renderers/json.js';
+import { detailJson } from './errors.js';
 
 const DETAILS: Record<number, string> = {
   400: 'Malformed request.',
@@ -25,7 +25,7 @@ function statusOf(error: Error & { code?: string }): number {
 
 /** A complete response written straight to the socket (there is no request object yet). */
 export function rawErrorResponse(status: number, detail: string): string {
-  const body = renderJson({ detail });
+  const body = detailJson(detail);
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
     'Content-Type: application/json\r\n' +
@@ -57,5 +57,5 @@ export function frameworkErrors(error: Error & { code?: string }, request: Fasti
   request.log.debug({ err: error }, 'request refused before routing');
   const status = (error as { statusCode?: number }).statusCode ?? 400;
   const detail = error.code === 'FST_ERR_BAD_URL' ? 'Malformed request URL.' : (DETAILS[status] ?? DETAILS[400]!);
-  void reply.code(status).type('application/json').send(Buffer.from(renderJson({ detail })));
+  void reply.code(status).type('application/json').send(Buffer.from(detailJson(detail)));
 }

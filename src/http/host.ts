@@ -7,7 +7,7 @@
  * host is ever written into a link.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../rest/exceptions.js';
+import { HttpError } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +48,7 @@ export function isValidHost(host: string, allowedHosts: readonly string[]): bool
 }
 
 /** 400 for a Host that is malformed or not allowed (Django answers an HTML 400 page; ours is DRF's body shape). */
-export class InvalidHost extends ApiError {
+export class InvalidHost extends HttpError {
   constructor() {
     super(400, 'Invalid Host header.');
   }

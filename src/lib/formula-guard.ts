@@ -23,7 +23,7 @@ const PHONE_LIKE = String.raw`[ ()./-]*[0-9][0-9 ()./-]*`;
 
 /**
  * The rule as one regular expression that JavaScript and PostgreSQL (`~`, an ARE) read alike, so
- * CSV the database writes (db/csv-copy.ts) is guarded exactly as CSV written here: apostrophes,
+ * CSV the database writes (resource/csv-sql.ts) is guarded exactly as CSV written here: apostrophes,
  * then `=`, `@`, tab or CR, or a sign followed by something that is not all of a plain number or
  * phone-like text (a lone sign is plain text to Excel).
  * ASCII classes only (`\d` is locale-dependent in PostgreSQL); `.` must match newlines (flag `s`).

@@ -2,7 +2,7 @@
  * Microsecond-exact timestamps, kept as text (a JS Date holds milliseconds only): DRF's
  * `DateTimeField` output, which PostgreSQL writes, and Django 3.2's `forms.DateTimeField` input.
  */
-import { pyStrip, toAsciiDigits } from './querystring.js';
+import { pyStrip, toAsciiDigits } from './python.js';
 
 const WHOLE_SECONDS = 'YYYY-MM-DD"T"HH24:MI:SS"Z"';
 const WITH_MICROSECONDS = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';

@@ -5,22 +5,11 @@
  * ValidationError, whose body is django-filter's `{field: [messages]}`.
  */
 
-export type ErrorBody = Record<string, unknown>;
+import { HttpError, type ErrorBody } from '../http/errors.js';
 
-export class ApiError extends Error {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  constructor(statusCode: number, detail: string, headers: Record<string, string> = {}) {
-    super(detail);
-    this.name = new.target.name;
-    this.statusCode = statusCode;
-    this.headers = headers;
-  }
-  /** The JSON body DRF would send. */
-  body(): ErrorBody {
-    return { detail: this.message };
-  }
-}
+
+/** DRF's APIException: every error a view raises on purpose. */
+export class ApiError extends HttpError {}
 
 /** 401 for a request with no usable credentials (DRF: NotAuthenticated). */
 export class NotAuthenticated extends ApiError {

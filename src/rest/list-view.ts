@@ -9,13 +9,14 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
+import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
 import type { TokenAuthentication, AuthUser } from './authentication.js';
 import type { PageNumberPagination } from './pagination.js';
 import type { Metadata } from './metadata.js';
 import { responseContentType, type DatabaseRowFormat, type PageEnvelope, type Renderer, type RenderContext, type Row } from './renderers/index.js';
 import { getIndent, jsonRenderer, renderJson } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
+import { filterQuery } from './filters.js';
 import { ApiError, AuthenticationFailed, MethodNotAllowed, NotAuthenticated, Throttled } from './exceptions.js';
 import type { ViewThrottling } from './throttling.js';
 import type { ExportSlots } from './export-slots.js';
@@ -160,7 +161,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
 
   async function list(request: FastifyRequest, reply: FastifyReply) {
     const { renderer, ctx, query, rawQuery, user } = await initial(request);
-    const { conditions, ordering } = resource.parseQuery(query);
+    const { conditions, ordering } = filterQuery(resource, query);
     const renderCtx: RenderContext = { ...ctx, fields: resource.fields, title: downloadName };
     if (query.get(pagination.pageSizeQueryParam) === EXPORT_ALL && repository.streamAll && renderer.stream) {
       return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering, user });

@@ -3,7 +3,7 @@
  * varies it: no `description`, `actions.GET` instead of POST/PUT, and django-filter's
  * `filters`. Built once from the compiled declaration; replaceable like any DRF policy.
  */
-import type { CompiledField, CompiledFilter, CompiledResource } from './declaration.js';
+import type { CompiledField, CompiledFilter, CompiledResource } from '../resource/declaration.js';
 import { renderJson } from './renderers/json.js';
 
 /** DRF's DEFAULT_PARSER_CLASSES: JSONParser, FormParser, MultiPartParser. */

@@ -4,7 +4,7 @@
  * `utils/mediatypes.py`, whose `_MediaType` parses with Django 3.2's `parse_header`.
  */
 import { NotAcceptable, NotFound } from './exceptions.js';
-import { pyStrip } from '../lib/querystring.js';
+import { pyStrip } from '../lib/python.js';
 
 /** What negotiation needs to know of a renderer. */
 export interface Negotiable {

@@ -3,7 +3,8 @@
  * `next`/`previous` links built as `utils/urls.py` `replace_query_param`/`remove_query_param` do.
  */
 import { NotFound } from './exceptions.js';
-import { parseQueryLists, pythonInt, sortEntriesByKey, urlencode } from '../lib/querystring.js';
+import { parseQueryLists, urlencode } from '../lib/querystring.js';
+import { pythonInt, sortEntriesByKey } from '../lib/python.js';
 
 export interface PageNumberPaginationOptions {
   /** Rows per page when the client asks for nothing valid. */

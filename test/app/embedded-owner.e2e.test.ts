@@ -97,7 +97,7 @@ describe('commands while the server owns the embedded DATA_DIR', () => {
   }, 60_000);
 
   it('db:generate-customers and customers:import write rows the server serves at once', async () => {
-    const generated = await run('src/db/generate-customers.ts', '--count', '50');
+    const generated = await run('bench/generate-customers.ts', '--count', '50');
     expect(generated.code, generated.err).toBe(0);
     expect((await get('?limit=1')).body.count).toBe(60);
     const beyondDemo = await get('?id__gt=10&limit=1');
@@ -159,7 +159,7 @@ describe('--help', () => {
     const cases: [string, string[], string][] = [
       ['src/cli.ts', ['token:create', '--help'], 'npm run token:create'],
       ['src/cli.ts', ['migrate', '-h'], 'npm run db:migrate'],
-      ['src/db/generate-customers.ts', ['--help'], 'npm run db:generate-customers'],
+      ['bench/generate-customers.ts', ['--help'], 'npm run db:generate-customers'],
       ['bench/run.ts', ['--help'], 'npm run bench'],
       ['src/server.ts', ['--help'], 'npm start'],
     ];
@@ -168,7 +168,7 @@ describe('--help', () => {
       expect(result, cases[i]![0]).toMatchObject({ code: 0, err: '' });
       expect(result.out.startsWith(`usage: ${cases[i]![2]} -- [options]`)).toBe(true);
     });
-    const wrong = await Promise.all([help('src/db/generate-customers.ts', '--count', 'many'), help('bench/run.ts', '--nope')]);
+    const wrong = await Promise.all([help('bench/generate-customers.ts', '--count', 'many'), help('bench/run.ts', '--nope')]);
     for (const result of wrong) expect(result).toMatchObject({ code: 2, out: '' });
     expect(wrong[0]!.err).toMatch(/^--count must be a whole number of at least 0 \(got "many"\)\nusage: npm run db:generate-customers/);
     expect(existsSync(empty)).toBe(false);

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { closedWithin, openSocket, parseResponse, rawRequest, readResponse, readUntilClosed } from '../helpers/raw-http.js';
-import { demoCustomers } from '../../src/db/demo-data.js';
+import { demoCustomers } from '../../src/customers/demo-data.js';
 
 const LIST = '/api/v1/oms/customers/list-simple/';
 const HEADERS_TIMEOUT_MS = 400;

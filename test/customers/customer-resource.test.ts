@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { customerResource } from '../../src/customers/customer.resource.js';
-import { ValidationError } from '../../src/rest/exceptions.js';
+import { InvalidQuery } from '../../src/resource/query.js';
 import { createMetadata } from '../../src/rest/metadata.js';
-import type { Condition, OrderTerm, ParsedQuery } from '../../src/rest/declaration.js';
+import type { Condition, OrderTerm, ParsedQuery } from '../../src/resource/declaration.js';
 
 const parse = (query: string): ParsedQuery => customerResource.parseQuery(new Map(new URLSearchParams(query)));
 const conditions = (query: string) => parse(query).conditions;
@@ -12,8 +12,8 @@ function errors(query: string): string {
   try {
     parse(query);
   } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return JSON.stringify((error as ValidationError).body());
+    expect(error).toBeInstanceOf(InvalidQuery);
+    return JSON.stringify((error as InvalidQuery).errors);
   }
   throw new Error(`expected ${query} to fail`);
 }
@@ -143,14 +143,14 @@ describe('parseQuery on arbitrary input', () => {
     fc.array(fc.constantFrom('id', '-id', 'modified_date', '-modified_date', '', 'x'), { maxLength: 4 }).map((a) => a.join(',')),
   );
 
-  it('either parses into safe SQL values or throws a ValidationError keyed in declaration order', () => {
+  it('either parses into safe SQL values or throws an InvalidQuery keyed in declaration order', () => {
     fc.assert(fc.property(fc.array(fc.tuple(keys, values), { maxLength: 8 }), (pairs) => {
       let result: ParsedQuery;
       try {
         result = customerResource.parseQuery(new Map(pairs));
       } catch (error) {
-        expect(error).toBeInstanceOf(ValidationError);
-        const keysInBody = Object.keys((error as ValidationError).errors);
+        expect(error).toBeInstanceOf(InvalidQuery);
+        const keysInBody = Object.keys((error as InvalidQuery).errors);
         expect(keysInBody.length).toBeGreaterThan(0);
         expect(keysInBody).toEqual(customerResource.filterParams.filter((p) => keysInBody.includes(p)));
         return;

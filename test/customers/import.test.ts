@@ -9,10 +9,10 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { counts } from '../helpers/fixtures.js';
-import { importCustomers, type ImportOptions } from '../../src/db/import-customers.js';
+import { importCustomers, type ImportOptions } from '../../src/customers/customer.import.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
 import { runCommand } from '../../src/cli.js';
-import type { DemoCustomer } from '../../src/db/demo-data.js';
+import type { DemoCustomer } from '../../src/customers/demo-data.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const HEADER = 'id,created_date,modified_date,omnitron_id,email,first_name,last_name,phone_number,erp_code,channel';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, exampleCustomers, type TestApp } from '../helpers/app.js';
 import { fixture } from '../helpers/fixtures.js';
-import type { DemoCustomer } from '../../src/db/demo-data.js';
+import type { DemoCustomer } from '../../src/customers/demo-data.js';
 
 const listExample = JSON.parse(fixture('list-response-example.json')) as { results: DemoCustomer[] };
 const URL_PATH = '/api/v1/oms/customers/list-simple/';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestAppOptions } from '../helpers/app.js';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
-import { demoCustomers } from '../../src/db/demo-data.js';
+import { demoCustomers } from '../../src/customers/demo-data.js';
 
 const LIST = '/api/v1/oms/customers/list-simple/';
 const INVALID_HOST = '{"detail":"Invalid Host header."}';

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { demoCustomers } from '../../src/db/demo-data.js';
+import { demoCustomers } from '../../src/customers/demo-data.js';
 import { createTokenStore } from '../../src/auth/token-store.js';
 
 const B = '/api/v1/oms/customers/list-simple/';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, exampleCustomers, type TestApp } from '../helpers/app.js';
-import { demoCustomers } from '../../src/db/demo-data.js';
+import { demoCustomers } from '../../src/customers/demo-data.js';
 
 const ATTACKS = [
   "' OR '1'='1",

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import type { DemoCustomer } from '../../src/db/demo-data.js';
+import type { DemoCustomer } from '../../src/customers/demo-data.js';
 
 const NAMES = ['Ali', 'İpek', 'ipek', 'Çağla', 'Zoë', ''];
 const STAMPS = [

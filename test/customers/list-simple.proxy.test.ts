@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { demoCustomers } from '../../src/db/demo-data.js';
+import { demoCustomers } from '../../src/customers/demo-data.js';
 
 let t: TestApp;
 beforeAll(async () => {

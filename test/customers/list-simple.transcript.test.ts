@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { fixture, transcriptCases, type TranscriptCase } from '../helpers/fixtures.js';
-import type { DemoCustomer } from '../../src/db/demo-data.js';
+import type { DemoCustomer } from '../../src/customers/demo-data.js';
 
 type Case = TranscriptCase;
 

@@ -6,7 +6,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { fixture, originalBody } from '../helpers/fixtures.js';
-import type { DemoCustomer } from '../../src/db/demo-data.js';
+import type { DemoCustomer } from '../../src/customers/demo-data.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const OPENXML = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';

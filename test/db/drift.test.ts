@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerResource } from '../../src/customers/customer.resource.js';
-import type { CompiledField } from '../../src/rest/declaration.js';
+import type { CompiledField } from '../../src/resource/declaration.js';
 import { createMigratedTestDatabase, createTestPool, type TestDatabase } from '../helpers/database.js';
 import { describeDatabase, describeSchema, diffDescriptions } from './support/catalog.js';
 import { getDmmf } from './support/prisma-schema.js';

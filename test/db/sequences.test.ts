@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advanceIdSequence } from '../../src/db/sequences.js';
-import { ensureChannels } from '../../src/db/channels.js';
+import { ensureChannels } from '../../src/customers/channels.js';
 import { createMigratedTestDatabase, createTestPool, type TestDatabase } from '../helpers/database.js';
 
 let database: TestDatabase;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, exampleCustomers, type TestApp } from '../helpers/app.js';
-import type { DemoCustomer } from '../../src/db/demo-data.js';
+import type { DemoCustomer } from '../../src/customers/demo-data.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];

@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 import { buildApp } from '../../src/app.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
-import { insertCustomers } from '../../src/db/seed.js';
-import type { DemoCustomer } from '../../src/db/demo-data.js';
+import { insertCustomers } from '../../src/customers/seed.js';
+import type { DemoCustomer } from '../../src/customers/demo-data.js';
 import { createTokenStore } from '../../src/auth/token-store.js';
 import { createMigratedTestDatabase, type TestDatabase } from './database.js';
 

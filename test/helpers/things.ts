@@ -2,7 +2,7 @@
  * A small resource for the renderer tests: an integer, a nullable text and a datetime column,
  * as `thingsContext(mediaType)` renders them (file name and sheet `things`).
  */
-import { datetime, defineResource, integer, string } from '../../src/rest/declaration.js';
+import { datetime, defineResource, integer, string } from '../../src/resource/declaration.js';
 import type { RenderContext } from '../../src/rest/renderers/index.js';
 
 export const things = defineResource({

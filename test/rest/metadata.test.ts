@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { charFilter, defineResource, integer, numberFilter, orderingFilter, string } from '../../src/rest/declaration.js';
+import { charFilter, defineResource, integer, numberFilter, orderingFilter, string } from '../../src/resource/declaration.js';
 import { createMetadata } from '../../src/rest/metadata.js';
 
 const resource = defineResource({

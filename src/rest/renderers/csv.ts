@@ -3,7 +3,7 @@
  * configured it (Python's `csv.writer`, QUOTE_MINIMAL, `\r\n`): a header row of field names in
  * declaration order, then one row per result; NULL as an empty cell; UTF-8 without BOM; an empty
  * page is the header line alone. Ours: formula neutralisation (lib/formula-guard.ts) and a
- * streamed body for `limit=all`, whose lines PostgreSQL writes where it can (db/csv-copy.ts
+ * streamed body for `limit=all`, whose lines PostgreSQL writes where it can (resource/csv-sql.ts
  * writes the same bytes as csvLine).
  *
  * Written by hand rather than with fast-csv's formatter (fast-csv parses the imports): its quoting
@@ -12,7 +12,7 @@
  * joins cells, at about a third of a full export's time (a stream and a Buffer per row).
  */
 import { Readable } from 'node:stream';
-import type { CompiledField } from '../declaration.js';
+import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
 import { collect, columnsOf, oneBatch, pageRows } from './tabular.js';
 import { neutraliseFormula } from '../../lib/formula-guard.js';
@@ -75,7 +75,7 @@ export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): 
       const fields = columnsOf(ctx);
       return Readable.from(withHeader(fields, csvLines(fields, rows, formulaGuard)), { highWaterMark: 1 });
     },
-    // The same lines written by PostgreSQL (db/csv-copy.ts).
+    // The same lines written by PostgreSQL (resource/csv-sql.ts).
     databaseRows: { kind: 'csv', formulaGuard },
     streamBytes: (_envelope, lines, ctx) => Readable.from(withHeader(columnsOf(ctx), lines), { highWaterMark: 1 }),
   };

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Negotiable } from '../negotiation.js';
-import type { CompiledField } from '../declaration.js';
+import type { CompiledField } from '../../resource/declaration.js';
 
 /** The page envelope of `PageNumberPagination.get_paginated_response`, minus its rows. */
 export interface PageEnvelope {
@@ -28,7 +28,7 @@ export interface RenderContext {
   title?: string;
 }
 
-/** A format the database can write rows in (db/csv-copy.ts), with the renderer's options. */
+/** A format the database can write rows in (resource/csv-sql.ts), with the renderer's options. */
 export interface DatabaseRowFormat {
   readonly kind: 'csv';
   readonly formulaGuard: boolean;

@@ -3,7 +3,7 @@
  * rows they take from a page, and turning their byte stream into one body for a page.
  */
 import type { Readable } from 'node:stream';
-import type { CompiledField } from '../declaration.js';
+import type { CompiledField } from '../../resource/declaration.js';
 import type { RenderContext, Row } from './renderer.js';
 
 export function columnsOf(ctx: RenderContext): readonly CompiledField[] {

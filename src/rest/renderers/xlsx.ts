@@ -12,7 +12,7 @@
  */
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
-import type { CompiledField } from '../declaration.js';
+import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
 import { collect, columnsOf, oneBatch, pageRows } from './tabular.js';
 

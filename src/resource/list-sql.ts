@@ -6,7 +6,7 @@
  * value is a bind parameter (or, for COPY, which takes none, a setting read
  * back with current_setting(): see `where`).
  */
-import type { CompiledResource, Condition, OrderTerm } from '../rest/declaration.js';
+import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import { drfTimestampSql } from '../lib/timestamp.js';
 
 export interface SqlFragment {

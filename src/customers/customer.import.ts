@@ -1,7 +1,7 @@
 /**
  * `npm run customers:import -- FILE [--dry-run]`: loads customers from a CSV export (this
  * service's or the original's) or JSON Lines, all or nothing. Rows are validated while they
- * stream (db/import-rows.ts) into a temporary staging table, with COPY (or unnest batches on the
+ * stream (resource/import-rows.ts) into a temporary staging table, with COPY (or unnest batches on the
  * embedded database, whose socket server has no COPY sub-protocol); then one set-based upsert
  * by id keeps ids and both timestamps (`oms.preserve_timestamps`), missing channels are created
  * and the id sequences moved past every id. customer_count stays exact through its triggers,
@@ -12,11 +12,11 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copySupported } from './copy-support.js';
-import { copyTextField } from './copy-text.js';
-import { advanceIdSequence, maxId } from './sequences.js';
-import type { CompiledField, CompiledResource } from '../rest/declaration.js';
-import { readImportLines, type ImportValue } from './import-rows.js';
+import { copySupported } from '../db/copy-support.js';
+import { copyTextField } from '../db/copy-text.js';
+import { advanceIdSequence, maxId } from '../db/sequences.js';
+import type { CompiledField, CompiledResource } from '../resource/declaration.js';
+import { readImportLines, type ImportValue } from '../resource/import-rows.js';
 
 export interface ImportOptions {
   format: 'csv' | 'jsonl';

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { pipeline, Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
 import { parse as parseCsv } from 'fast-csv';
-import type { CompiledField } from '../rest/declaration.js';
+import type { CompiledField } from './declaration.js';
 import { parseDjangoDateTime } from '../lib/timestamp.js';
 import { restoreFormula } from '../lib/formula-guard.js';
 import { CsvRecordCutter, type CsvRecordFailure } from '../lib/csv-records.js';

@@ -7,19 +7,24 @@
  * writes NULL as an empty cell. What is left is written in SQL from the declaration: DRF's
  * timestamp text, the formula guard (lib/formula-guard.ts, the same pattern in both engines),
  * and empty text as NULL (COPY quotes an empty string as `""` to tell it from NULL; Python
- * writes nothing). COPY ends rows with LF; CsvRowEndings turns those into CRLF.
+ * writes nothing). COPY ends rows with LF; repository/csv-row-endings.ts turns those into CRLF.
  *
  * COPY takes no bind parameters, so the filter values are set first as transaction-local
  * settings (`set_config(name, $1, true)`) and the query reads them back with current_setting():
  * values still never become SQL text.
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import { escapeLiteral } from 'pg';
-import type { CompiledField, CompiledResource, Condition, OrderTerm } from '../rest/declaration.js';
+import type { CompiledField, CompiledResource, Condition, OrderTerm } from './declaration.js';
 import { drfTimestampSql } from '../lib/timestamp.js';
 import { FORMULA_FIRST_CHARACTERS, FORMULA_PATTERN } from '../lib/formula-guard.js';
-import { compileListQuery } from './list-query.js';
-import type { CopyStatement } from './snapshot-copy.js';
+import { compileListQuery } from './list-sql.js';
+
+export interface CopyStatement {
+  /** Run first in the snapshot, e.g. to set what the COPY reads with current_setting(). */
+  settings?: { text: string; values: readonly unknown[] };
+  /** `COPY (…) TO STDOUT …`. */
+  copy: string;
+}
 
 export interface CsvCopyOptions {
   /** Neutralise formulas in text cells, as the CSV renderer's `formulaGuard`. */
@@ -80,59 +85,3 @@ export function compileCsvCopy(resource: CompiledResource, { formulaGuard }: Csv
 }
 
 export type CsvCopy = ReturnType<typeof compileCsvCopy>;
-
-const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
-
-/**
- * COPY's CSV with each row's LF as CRLF, Python's line terminator. A LF inside a quoted cell is
- * data and stays as it is, so the quote state is tracked across chunks: every `"` toggles it
- * (a doubled `""` inside a cell toggles twice). Both bytes are ASCII and never part of a UTF-8
- * sequence, so chunks may split anywhere.
- */
-export class CsvRowEndings extends Transform {
-  private quoted = false;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    // At most one CR per LF is added: room for every LF being a row end.
-    let lfs = 0;
-    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) lfs++;
-    if (lfs === 0) {
-      // Nothing to change, but the quotes still move the state on.
-      for (let i = chunk.indexOf(QUOTE); i !== -1; i = chunk.indexOf(QUOTE, i + 1)) this.quoted = !this.quoted;
-      return done(null, chunk);
-    }
-    const out = Buffer.allocUnsafe(chunk.length + lfs);
-    let written = 0;
-    let from = 0; // first byte not yet copied
-    let at = 0; // where scanning goes on
-    let nextQuote = chunk.indexOf(QUOTE);
-    let nextLf = chunk.indexOf(LF);
-    for (;;) {
-      if (this.quoted) {
-        if (nextQuote === -1) break; // the cell goes on in the next chunk
-        this.quoted = false;
-        at = nextQuote + 1;
-        nextQuote = chunk.indexOf(QUOTE, at);
-        continue;
-      }
-      if (nextLf !== -1 && nextLf < at) nextLf = chunk.indexOf(LF, at);
-      if (nextLf !== -1 && (nextQuote === -1 || nextLf < nextQuote)) {
-        written += chunk.copy(out, written, from, nextLf);
-        out[written++] = CR;
-        out[written++] = LF;
-        from = at = nextLf + 1;
-        nextLf = chunk.indexOf(LF, at);
-      } else if (nextQuote !== -1) {
-        this.quoted = true;
-        at = nextQuote + 1;
-        nextQuote = chunk.indexOf(QUOTE, at);
-      } else {
-        break;
-      }
-    }
-    written += chunk.copy(out, written, from);
-    done(null, out.subarray(0, written));
-  }
-}

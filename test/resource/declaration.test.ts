@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   charFilter, dateTimeFilter, defineResource, integer, numberFilter, orderingFilter, pk, string,
   type ResourceSpec,
-} from '../../src/rest/declaration.js';
+} from '../../src/resource/declaration.js';
 
 const spec: ResourceSpec = {
   name: 'things',

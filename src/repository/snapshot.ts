@@ -1,7 +1,7 @@
 /**
  * One consistent snapshot to read a whole result set from: a REPEATABLE READ READ ONLY
  * transaction on one pooled client that first counts the rows. Whatever reads them afterwards
- * in the same transaction (a cursor, db/snapshot-cursor.ts, or a COPY, db/snapshot-copy.ts) sees
+ * in the same transaction (a cursor, snapshot-cursor.ts, or a COPY, snapshot-copy.ts) sees
  * exactly the rows counted: rows written meanwhile neither appear twice nor go missing.
  *
  * The client is held from open to close, so with the embedded database (a pool of one) nothing
@@ -128,7 +128,7 @@ export async function openSnapshot(
  * Runs `submit` with the client's query_timeout off. pg arms that timer for every query and clears
  * it in the query's callback, which pg-copy-streams never calls: it would fire in the middle of
  * (or after) any COPY longer than the timeout, for a slow reader too. A COPY is bounded instead by
- * a stall timer that runs only while its reader waits (db/snapshot-copy.ts).
+ * a stall timer that runs only while its reader waits (repository/snapshot-copy.ts).
  */
 function withoutQueryTimeout<T>(client: pg.PoolClient, submit: () => T): T {
   // Internals: pg reads the default from connectionParameters as it submits each query.

@@ -1,12 +1,12 @@
 /**
  * Reading a whole result set as bytes PostgreSQL writes (`COPY … TO STDOUT`), from one snapshot
- * (db/snapshot.ts), piped with backpressure: when the consumer stops reading, pg-copy-streams
+ * (snapshot.ts), piped with backpressure: when the consumer stops reading, pg-copy-streams
  * stops reading the socket and the server waits.
  *
  * A COPY is one statement for the whole download, so statement_timeout is lifted for it (the
  * count before it keeps the limit); otherwise a client slower than the timeout would lose its
  * export. Stopping early (the client went away, or the consumer destroyed the stream) drops the
- * connection (db/snapshot.ts says why), and the pool opens a new one.
+ * connection (snapshot.ts says why), and the pool opens a new one.
  *
  * With statement_timeout lifted, a frozen server or connection would hold the download (and its
  * connection) for ever; a stall timer bounds it instead, running only while the reader waits for
@@ -15,14 +15,10 @@
 import { PassThrough, Readable, pipeline, type Transform } from 'node:stream';
 import type pg from 'pg';
 import { openSnapshot, type SnapshotQuery } from './snapshot.js';
-import { withDeadline } from './unavailable.js';
+import { withDeadline } from '../db/unavailable.js';
+import type { CopyStatement } from '../resource/csv-sql.js';
 
-export interface CopyStatement {
-  /** Run first in the snapshot, e.g. to set what the COPY reads with current_setting(). */
-  settings?: SnapshotQuery;
-  /** `COPY (…) TO STDOUT …`. */
-  copy: string;
-}
+export type { CopyStatement } from '../resource/csv-sql.js';
 
 export interface CopiedBytes {
   /** Rows the COPY writes, counted first in the same snapshot. */

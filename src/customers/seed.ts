@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { TokenStore } from '../auth/token-store.js';
 import { demoChannels, demoCustomers, type DemoCustomer } from './demo-data.js';
 import { ensureChannels } from './channels.js';
-import { advanceIdSequence } from './sequences.js';
+import { advanceIdSequence } from '../db/sequences.js';
 
 export const DEMO_USERNAME = 'demo';
 

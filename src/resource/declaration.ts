@@ -8,6 +8,7 @@
 import { createQueryParser } from './filters.js';
 import type { CompiledFilter, CompiledLookup, CompiledOrderingFilter, CompiledValueFilter, Condition, FilterValueKind, Lookup, OrderTerm, ParsedQuery, SqlType } from './query.js';
 
+export { InvalidQuery } from './query.js';
 export type { CompiledFilter, CompiledLookup, CompiledOrderingFilter, CompiledValueFilter, Condition, FilterValueKind, Lookup, OrderTerm, ParsedQuery, SqlType } from './query.js';
 
 // ---- Fields (DRF serializer fields) ----
@@ -146,7 +147,7 @@ export interface CompiledResource {
   readonly defaultOrdering: readonly OrderTerm[];
   /** Column of the primary key, the last tie-breaker of every ordering. */
   readonly primaryKey: string;
-  /** @throws ValidationError with every failing filter, keys in declaration order. */
+  /** @throws InvalidQuery with every failing filter, keys in declaration order. */
   parseQuery(query: ReadonlyMap<string, string>): ParsedQuery;
 }
 

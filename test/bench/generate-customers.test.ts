@@ -1,11 +1,11 @@
 /**
- * The synthetic customer generator (src/db/generate-customers.ts): the same
+ * The synthetic customer generator (bench/generate-customers.ts): the same
  * seed gives the same rows, the data looks like the original's customers, and
  * customer_count stays exact however the rows arrive.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { generateCustomers, type GenerateOptions } from '../../src/db/generate-customers.js';
+import { generateCustomers, type GenerateOptions } from '../../bench/generate-customers.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
 import { counts } from '../helpers/fixtures.js';
 import { WAIT } from '../helpers/wait.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { charFilter, defineResource, integer, numberFilter, orderingFilter, string } from '../../src/rest/declaration.js';
-import { ValidationError } from '../../src/rest/exceptions.js';
+import { charFilter, defineResource, integer, numberFilter, orderingFilter, string } from '../../src/resource/declaration.js';
+import { InvalidQuery } from '../../src/resource/query.js';
 import {
   integerCondition, parseDecimalInteger, parseNumber, parseOrdering, parseText, withTieBreaker,
-} from '../../src/rest/filters.js';
-import { pyStrip } from '../../src/lib/querystring.js';
+} from '../../src/resource/filters.js';
+import { pyStrip } from '../../src/lib/python.js';
 
 const MAX = 2n ** 63n - 1n;
 const MIN = -(2n ** 63n);
@@ -26,10 +26,10 @@ function errorBody(query: Record<string, string>): string {
   try {
     parse(query);
   } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return JSON.stringify((error as ValidationError).body());
+    expect(error).toBeInstanceOf(InvalidQuery);
+    return JSON.stringify((error as InvalidQuery).errors);
   }
-  throw new Error('expected a ValidationError');
+  throw new Error('expected an InvalidQuery');
 }
 
 describe('NumberFilter values (Python Decimal, truncated for the integer column)', () => {

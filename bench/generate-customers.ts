@@ -9,11 +9,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ensureChannels } from './channels.js';
-import { advanceIdSequence } from './sequences.js';
-import { copyTextField } from './copy-text.js';
-import { runMain } from '../lib/run-main.js';
-import { commandLineOrExit, EMBEDDED_NOTE, usage, wholeNumber, type CommandSpec } from '../lib/command-line.js';
+import { ensureChannels } from '../src/customers/channels.js';
+import { advanceIdSequence } from '../src/db/sequences.js';
+import { copyTextField } from '../src/db/copy-text.js';
+import { runMain } from '../src/lib/run-main.js';
+import { commandLineOrExit, EMBEDDED_NOTE, usage, wholeNumber, type CommandSpec } from '../src/command-line.js';
 
 export interface GenerateOptions {
   count: number;
@@ -268,9 +268,9 @@ async function main(): Promise<number> {
     process.stderr.write(`${problem}\n${usage(GENERATE_COMMAND)}`);
     return 2;
   }
-  const { loadConfig } = await import('../config.js');
-  const { openDatabase } = await import('./database.js');
-  const { migrate } = await import('./migrate.js');
+  const { loadConfig } = await import('../src/config.js');
+  const { openDatabase } = await import('../src/db/database.js');
+  const { migrate } = await import('../src/db/migrate.js');
   const db = await openDatabase(loadConfig(), { role: 'command', name: GENERATE_COMMAND.script });
   try {
     await migrate(db.pool);

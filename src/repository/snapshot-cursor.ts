@@ -1,9 +1,9 @@
 /**
- * Reading a whole result set in constant memory from one snapshot (db/snapshot.ts): the rows come
+ * Reading a whole result set in constant memory from one snapshot (snapshot.ts): the rows come
  * through a server-side cursor (`DECLARE … CURSOR`, `FETCH n`) one batch at a time, only as fast
  * as they are consumed (the next batch is fetched while one is being written, no further). This
  * is the path for rows Node renders (JSON, XLSX) and for every format on the embedded database,
- * which has no COPY; CSV on a PostgreSQL server takes db/snapshot-copy.ts.
+ * which has no COPY; CSV on a PostgreSQL server takes repository/snapshot-copy.ts.
  *
  * Each FETCH is a statement of its own, so statement_timeout bounds each batch and not the
  * whole download. (pg-cursor's portal is suspended between reads without a Sync, and the server

@@ -1,5 +1,5 @@
 /**
- * CSV that PostgreSQL writes (db/csv-copy.ts) must be byte for byte the CSV the renderer writes
+ * CSV that PostgreSQL writes (resource/csv-sql.ts) must be byte for byte the CSV the renderer writes
  * (rest/renderers/csv.ts): the export takes the first on a server and the second on the embedded
  * database, and either must read back as the original's. Checked on adversarial cells, with the
  * formula guard on and off, filtered and sorted; and the line-ending filter on every chunking.
@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerResource } from '../../src/customers/customer.resource.js';
 import { createCustomerRepository } from '../../src/customers/customer.repository.js';
-import { CsvRowEndings } from '../../src/db/csv-copy.js';
+import { CsvRowEndings } from '../../src/repository/csv-row-endings.js';
 import { createCsvRenderer, quoteCsvField } from '../../src/rest/renderers/csv.js';
 import type { RenderContext } from '../../src/rest/renderers/index.js';
 import { collect } from '../../src/rest/renderers/tabular.js';

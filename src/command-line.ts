@@ -6,7 +6,7 @@
  * strict: an unknown option is an error, never an argument.
  */
 import { parseArgs } from 'node:util';
-import { ConfigSchema } from '../config.js';
+import { ConfigSchema } from './config.js';
 
 type EnvName = keyof typeof ConfigSchema.shape;
 

@@ -3,8 +3,8 @@
  * apply pending migrations, then, on a database without customers, load the
  * demo data (and mint the demo token, which the caller prints once).
  */
-import type { Database } from './database.js';
-import { migrate } from './migrate.js';
+import type { Database } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
 import { hasCustomers, seedDemoData, type SeedResult } from './seed.js';
 import { createTokenStore } from '../auth/token-store.js';
 

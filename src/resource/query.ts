@@ -47,6 +47,17 @@ export interface Condition {
 
 export interface OrderTerm { column: string; descending: boolean }
 
+/**
+ * A query the filterset rejects: every failing parameter with django-filter's messages, keys in
+ * declaration order. The HTTP layer turns it into DRF's ValidationError (rest/filters.ts).
+ */
+export class InvalidQuery extends Error {
+  constructor(readonly errors: Readonly<Record<string, string[]>>) {
+    super(`Invalid query: ${Object.keys(errors).join(', ')}`);
+    this.name = 'InvalidQuery';
+  }
+}
+
 export interface ParsedQuery {
   conditions: Condition[];
   /** Never empty, and always includes the primary key, so the order is total. */

@@ -4,7 +4,7 @@
  * option lives here, so tests run exactly the configuration production runs.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
@@ -12,6 +12,7 @@ import databasePlugin from './plugins/database.js';
 import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
 import throttlePlugin from './plugins/throttle.js';
+import listPoliciesPlugin from './plugins/list-policies.js';
 import customerRoutes from './customers/customer.routes.js';
 import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
@@ -23,9 +24,20 @@ import { ApiError, NotFound, ServerError, ServiceUnavailable } from './rest/exce
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import { renderJson } from './rest/renderers/json.js';
 
+/** An API's routes, mounted under `prefix` behind the Host check (Django's urlpatterns). */
+export interface ApiRoutes {
+  prefix: string;
+  plugin: FastifyPluginAsync;
+}
+
+/** The service's APIs. */
+export const API_ROUTES: readonly ApiRoutes[] = [{ prefix: '/api/v1/oms/customers', plugin: customerRoutes }];
+
 export interface AppOptions {
   /** An open database to use instead of opening one from config (closed with the app). */
   database?: Database;
+  /** The APIs to serve instead of API_ROUTES (tests mount more, as Django's ROOT_URLCONF is overridden). */
+  routes?: readonly ApiRoutes[];
   /** Where logs go (tests capture them); default stdout. */
   logStream?: DestinationStream;
 }
@@ -110,6 +122,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Outside the Host check: orchestrators probe /health and /ready by pod IP, which ALLOWED_HOSTS need not list.
   await app.register(healthPlugin, { config });
   await app.register(throttlePlugin, { config });
+  await app.register(listPoliciesPlugin, { config });
   // Everything else, unknown paths included, answers only to an allowed Host, as Django's CommonMiddleware does.
   await app.register(async (site) => {
     site.decorateRequest('validatedHost', '');
@@ -117,7 +130,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     site.setNotFoundHandler(async () => {
       throw new NotFound();
     });
-    await site.register(customerRoutes, { prefix: '/api/v1/oms/customers', config });
+    for (const { prefix, plugin } of options.routes ?? API_ROUTES) await site.register(plugin, { prefix });
   });
   return app;
 }

@@ -1,52 +1,20 @@
 /**
- * The customers API, an encapsulated plugin mounted at /api/v1/oms/customers:
- * wires the list-simple declaration to its repository and the DRF policies.
+ * The customers API, an encapsulated plugin mounted at /api/v1/oms/customers: the list-simple
+ * declaration, its repository, and the service's shared list policies.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { Config } from '../config.js';
 import { customerResource } from './customer.resource.js';
-import { createCustomerRepository } from './customer.repository.js';
-import { createTokenStore } from '../auth/token-store.js';
-import { createTokenAuthentication } from '../rest/authentication.js';
-import { createPageNumberPagination } from '../rest/pagination.js';
-import { createMetadata } from '../rest/metadata.js';
-import { createRenderers } from '../rest/renderers/index.js';
+import { createListRepository } from '../repository/list-repository.js';
 import { registerListView } from '../rest/list-view.js';
-import { createViewThrottling } from '../rest/throttling.js';
-import { createExportSlots, defaultExportConcurrency } from '../rest/export-slots.js';
 
-export interface CustomerRoutesOptions {
-  config: Pick<
-    Config,
-    'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS' | 'EXPORT_CONCURRENCY' | 'EXPORT_CONCURRENCY_PER_TOKEN' | 'THROTTLE_RATE'
-  >;
-}
-
-const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, { config }) => {
-  const renderers = createRenderers({ csvFormulaGuard: config.CSV_FORMULA_GUARD });
-  const { throttleStore } = scope;
-  // The pool the database really has (embedded: 1), not DB_POOL_MAX as configured.
-  const poolSize = scope.db.pool.options.max ?? 1;
+const customerRoutes: FastifyPluginAsync = async (scope) => {
   registerListView(scope, {
+    ...scope.listPolicies,
     path: '/list-simple/',
     resource: customerResource,
-    repository: createCustomerRepository(scope.db.pool, customerResource),
-    renderers,
-    authentication: createTokenAuthentication(createTokenStore(scope.db)),
-    pagination: createPageNumberPagination({
-      pageSize: config.PAGE_SIZE,
-      maxPageSize: config.MAX_PAGE_SIZE,
-      pageQueryParam: 'page',
-      pageSizeQueryParam: 'limit',
-    }),
-    metadata: createMetadata(customerResource, { renders: renderers.map((r) => r.mediaType) }),
+    // customer_count is kept exact by triggers (prisma/migrations): page 1 counts nothing.
+    repository: createListRepository(scope.db.pool, customerResource, { unfilteredCountTable: 'customer_count' }),
     downloadName: 'customers',
-    ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
-    ...(config.THROTTLE_RATE && throttleStore ? { throttling: createViewThrottling({ rate: config.THROTTLE_RATE, store: throttleStore }) } : {}),
-    exportSlots: createExportSlots({
-      total: config.EXPORT_CONCURRENCY ?? defaultExportConcurrency(poolSize),
-      perOwner: config.EXPORT_CONCURRENCY_PER_TOKEN,
-    }),
   });
 };
 

@@ -13,38 +13,28 @@
  * bytes the database has not sent, so a slow reader still gets its whole export.
  */
 import { PassThrough, Readable, pipeline, type Transform } from 'node:stream';
-import type pg from 'pg';
-import { openSnapshot, type SnapshotQuery } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
 import { withDeadline } from '../db/unavailable.js';
 import type { CopyStatement } from '../resource/csv-sql.js';
 
-export type { CopyStatement } from '../resource/csv-sql.js';
 
-export interface CopiedBytes {
-  /** Rows the COPY writes, counted first in the same snapshot. */
-  readonly count: number;
-  /** Starts the COPY and gives its bytes. Call once. */
-  stream(): Readable;
-  /** Ends the transaction (dropping the connection if the COPY is running); idempotent. */
-  close(): Promise<void>;
-}
-
-export async function openSnapshotCopy(
-  pool: pg.Pool,
-  count: SnapshotQuery,
+/**
+ * Runs `statement` in the open snapshot and gives the COPY's bytes. Statement_timeout is lifted
+ * first (the count before it kept the limit) and the statement's settings set; a failure there
+ * closes the snapshot and rejects, before any byte. The snapshot is closed when the bytes end,
+ * however they end.
+ */
+export async function copyRows(
+  snapshot: Snapshot,
   statement: CopyStatement,
   options: {
-    /** Aborting ends the read at once (the client went away) and drops the connection if need be. */
-    signal?: AbortSignal;
     /** What the COPY's bytes pass through on their way out (e.g. to change line endings). */
     transform?: () => Transform;
-    /** Longest wait for the database's next bytes while the reader wants them, ms; default the pool's query_timeout, 0 = none. */
-    stallTimeoutMs?: number;
-  } = {},
-): Promise<CopiedBytes> {
-  const stallTimeoutMs = options.stallTimeoutMs ?? pool.options.query_timeout ?? 0;
-  const { signal, transform } = options;
-  const snapshot = await openSnapshot(pool, count, { signal });
+    /** Longest wait for the database's next bytes while the reader wants them, ms; 0 = none. */
+    stallTimeoutMs: number;
+  },
+): Promise<Readable> {
+  const { transform, stallTimeoutMs } = options;
   try {
     await snapshot.query('SET LOCAL statement_timeout = 0');
     if (statement.settings) await snapshot.query(statement.settings.text, statement.settings.values);
@@ -52,20 +42,13 @@ export async function openSnapshotCopy(
     await snapshot.close();
     throw error;
   }
-
-  return {
-    count: snapshot.count,
-    close: () => snapshot.close(),
-    stream() {
-      if (snapshot.closed) return Readable.from([]);
-      const out = transform?.() ?? new PassThrough();
-      const copy = snapshot.copyOut(statement.copy);
-      const done = () => void snapshot.close();
-      if (stallTimeoutMs > 0) pipeline(copy, stallGuard(stallTimeoutMs), out, done);
-      else pipeline(copy, out, done);
-      return out;
-    },
-  };
+  if (snapshot.closed) return Readable.from([]);
+  const out = transform?.() ?? new PassThrough();
+  const copy = snapshot.copyOut(statement.copy);
+  const done = () => void snapshot.close();
+  if (stallTimeoutMs > 0) pipeline(copy, stallGuard(stallTimeoutMs), out, done);
+  else pipeline(copy, out, done);
+  return out;
 }
 
 /**

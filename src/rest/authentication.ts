@@ -2,25 +2,17 @@
  * Port of DRF `TokenAuthentication` (`authentication.py`): `Authorization: Token <key>`, each
  * malformed header with its own message, `authenticate_header` giving the keyword.
  */
+import type { AuthUser, TokenLookup } from '../auth/token-store.js';
 import { AuthenticationFailed } from './exceptions.js';
 
-export interface AuthUser {
-  userId: number;
-  username: string;
-  isActive: boolean;
-}
+export type { AuthUser } from '../auth/token-store.js';
 
-/** Looks a key up; null when no token has it. */
-export interface TokenStore<U extends { isActive: boolean } = AuthUser> {
-  findByKey(key: string): Promise<U | null>;
-}
-
-export interface TokenAuthentication<U extends { isActive: boolean } = AuthUser> {
+export interface TokenAuthentication {
   /**
    * The user, or null when the header is absent or uses another scheme (the caller then raises
    * NotAuthenticated). Throws AuthenticationFailed for a header that is ours but wrong.
    */
-  authenticate(authorizationHeader: string | undefined): Promise<U | null>;
+  authenticate(authorizationHeader: string | undefined): Promise<AuthUser | null>;
   /** The `WWW-Authenticate` value; having one makes DRF answer 401 rather than 403. */
   authenticateHeader(): string;
 }
@@ -38,15 +30,12 @@ function headerBytes(header: string): Buffer {
   return Buffer.from(header, /[^\x00-\xff]/.test(header) ? 'utf8' : 'latin1');
 }
 
-export function createTokenAuthentication<U extends { isActive: boolean } = AuthUser>(
-  store: TokenStore<U>,
-  keyword = 'Token',
-): TokenAuthentication<U> {
+export function createTokenAuthentication(store: TokenLookup, keyword = 'Token'): TokenAuthentication {
   const fail = (detail: string): never => {
     throw new AuthenticationFailed(detail, keyword);
   };
 
-  async function authenticate(authorizationHeader: string | undefined): Promise<U | null> {
+  async function authenticate(authorizationHeader: string | undefined): Promise<AuthUser | null> {
     const bytes = headerBytes(authorizationHeader ?? '');
     // Splitting the Latin-1 view splits the bytes: every byte is one char, whitespace is ASCII.
     const parts = bytes.toString('latin1').split(ASCII_WHITESPACE).filter((part) => part !== '');

@@ -10,10 +10,11 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
+import type { ExportRows, ListRepository } from '../repository/list-repository.js';
 import type { TokenAuthentication, AuthUser } from './authentication.js';
 import type { PageNumberPagination } from './pagination.js';
-import type { Metadata } from './metadata.js';
-import { responseContentType, type DatabaseRowFormat, type PageEnvelope, type Renderer, type RenderContext, type Row } from './renderers/index.js';
+import { createMetadata, type Metadata } from './metadata.js';
+import { responseContentType, type AcceptedMediaType, type PageEnvelope, type Renderer, type RenderContext } from './renderers/index.js';
 import { getIndent, jsonRenderer, renderJson } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
 import { filterQuery } from './filters.js';
@@ -34,54 +35,36 @@ declare module 'fastify' {
      * parameters (views.py `perform_content_negotiation(force=True)`, 3.14), which is compact.
      * Null too when CSV/XLSX was negotiated: the JSON that stands in for them is compact (ours).
      */
-    acceptedJson: RenderContext | null;
+    acceptedJson: AcceptedMediaType | null;
   }
 }
 
-export interface ListRepository {
-  count(conditions: readonly Condition[]): Promise<number>;
-  findPage(query: { conditions: readonly Condition[]; ordering: readonly OrderTerm[]; offset: number; limit: number }): Promise<Record<string, unknown>[]>;
-  /** Every matching row and their count, from one snapshot; without it `limit=all` is an ordinary bad limit. */
-  streamAll?(
-    conditions: readonly Condition[],
-    ordering: readonly OrderTerm[],
-    options: { signal?: AbortSignal },
-  ): Promise<AsyncIterable<Row[]> & Counted>;
-  /**
-   * Every matching row as bytes the database writes in `format` (a renderer's `databaseRows`), and
-   * their count, from one snapshot; null when this database cannot, and streamAll serves instead.
-   */
-  copyAll?(
-    conditions: readonly Condition[],
-    ordering: readonly OrderTerm[],
-    format: DatabaseRowFormat,
-    options: { signal?: AbortSignal },
-  ): Promise<(Counted & { stream(): Readable }) | null>;
-}
-
-/** What an export knows before its first byte, and how to let go of its connection. */
-interface Counted {
-  readonly count: number;
-  close(): Promise<void>;
-}
-
-export interface ListViewOptions {
-  /** Route path inside the scope, with its trailing slash (`/list-simple/`). */
-  path: string;
-  resource: CompiledResource;
-  repository: ListRepository;
+/**
+ * The policies every list view of the service shares (DRF's `api_settings` defaults), built once
+ * (plugins/list-policies.ts): a resource's view adds only its path, declaration and repository.
+ */
+export interface ListPolicies {
   renderers: readonly Renderer[];
-  authentication: TokenAuthentication<AuthUser>;
+  authentication: TokenAuthentication;
   pagination: PageNumberPagination;
-  metadata: Metadata;
-  /** Names downloads (`customers.csv`) and spreadsheet sheets; defaults to the resource name. */
-  downloadName?: string;
   /** Most rows a `limit=all` export may return; none when unset. */
   exportMaxRows?: number;
   /** Rate throttles (DRF's `throttle_classes`); none when unset, DRF's default. */
   throttling?: ViewThrottling;
   /** Caps on concurrent `limit=all` exports; none when unset. */
   exportSlots?: ExportSlots;
+}
+
+export interface ListViewOptions extends ListPolicies {
+  /** Route path inside the scope, with its trailing slash (`/list-simple/`). */
+  path: string;
+  resource: CompiledResource;
+  /** Where the rows come from (repository/list-repository.ts builds one from a declaration). */
+  repository: ListRepository;
+  /** The OPTIONS body; by default built from the declaration and the renderers (DRF's SimpleMetadata). */
+  metadata?: Metadata;
+  /** Names downloads (`customers.csv`) and spreadsheet sheets; defaults to the resource name. */
+  downloadName?: string;
 }
 
 /**
@@ -101,14 +84,15 @@ const VIEW_HEADERS = { allow: ALLOWED_METHODS.join(', '), vary: 'Accept' };
 
 export interface Initialised {
   renderer: Renderer;
-  ctx: RenderContext;
+  accepted: AcceptedMediaType;
   user: AuthUser;
   query: Map<string, string>;
   rawQuery: string;
 }
 
 export function registerListView(scope: FastifyInstance, view: ListViewOptions): void {
-  const { path, resource, repository, renderers, authentication, pagination, metadata } = view;
+  const { path, resource, repository, renderers, authentication, pagination } = view;
+  const metadata = view.metadata ?? createMetadata(resource, { renders: renderers.map((r) => r.mediaType) });
   const downloadName = view.downloadName ?? resource.name;
   const fullPath = `${scope.prefix}${path}`;
   const metadataBody = Buffer.from(metadata.json);
@@ -128,10 +112,10 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const query = parseQuery(rawQuery);
     const accept = request.headers.accept;
     const negotiated = selectRenderer(renderers, accept, query.get('format'));
-    const ctx: RenderContext = { mediaType: negotiated.mediaType, params: negotiated.params };
-    if (negotiated.renderer.mediaType === jsonRenderer.mediaType) request.acceptedJson = ctx;
+    const accepted: AcceptedMediaType = { mediaType: negotiated.mediaType, params: negotiated.params };
+    if (negotiated.renderer.mediaType === jsonRenderer.mediaType) request.acceptedJson = accepted;
     const user = await authenticateAndThrottle(request);
-    return { renderer: negotiated.renderer, ctx, user, query, rawQuery };
+    return { renderer: negotiated.renderer, accepted, user, query, rawQuery };
   }
 
   /**
@@ -160,10 +144,10 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   }
 
   async function list(request: FastifyRequest, reply: FastifyReply) {
-    const { renderer, ctx, query, rawQuery, user } = await initial(request);
+    const { renderer, accepted, query, rawQuery, user } = await initial(request);
     const { conditions, ordering } = filterQuery(resource, query);
-    const renderCtx: RenderContext = { ...ctx, fields: resource.fields, title: downloadName };
-    if (query.get(pagination.pageSizeQueryParam) === EXPORT_ALL && repository.streamAll && renderer.stream) {
+    const renderCtx: RenderContext = { ...accepted, fields: resource.fields, title: downloadName };
+    if (query.get(pagination.pageSizeQueryParam) === EXPORT_ALL) {
       return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering, user });
     }
     const pageSize = pagination.getPageSize(query);
@@ -203,47 +187,34 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     // A client that left during authentication has already closed the response: 'close' is past.
     if (reply.raw.destroyed) hangUp();
     else reply.raw.once('close', hangUp);
-    let rows: Awaited<ReturnType<typeof openExport>>;
+    let rows: ExportRows;
     try {
-      rows = await openExport(renderer, ctx, conditions, ordering, gone.signal);
+      rows = await repository.openExport(conditions, ordering, { signal: gone.signal });
     } catch (error) {
       release();
       throw error;
     }
     const envelope: PageEnvelope = { count: rows.count, next: null, previous: null };
+    let body: Readable;
     try {
       pagination.getPage(query, rows.count, Math.max(rows.count, 1));
       if (view.exportMaxRows !== undefined && rows.count > view.exportMaxRows) {
         throw new ApiError(400, `This export would return ${rows.count} rows, more than the ${view.exportMaxRows} allowed. ` +
           'Narrow it with filters, or fetch it in pages with limit and page.');
       }
+      // HEAD: the headers of the export without running it.
+      if (request.method === 'HEAD') {
+        await rows.close();
+        release();
+        return finalize(reply, renderer, ctx, envelope).send(Readable.from([]));
+      }
+      body = await renderer.stream(envelope, rows, ctx);
     } catch (error) {
       await rows.close();
       release();
       throw error;
     }
-    // HEAD: the headers of the export without running it.
-    if (request.method === 'HEAD') {
-      await rows.close();
-      release();
-      return finalize(reply, renderer, ctx, envelope).send(Readable.from([]));
-    }
-    return finalize(reply, renderer, ctx, envelope).send(rows.body(envelope));
-  }
-
-  /**
-   * The export's rows and how to render them: written by the database itself when the renderer
-   * allows and the database can (CSV by COPY), else read in batches for the renderer to write.
-   */
-  async function openExport(
-    renderer: Renderer, ctx: RenderContext, conditions: readonly Condition[], ordering: readonly OrderTerm[], signal: AbortSignal,
-  ): Promise<Counted & { body(envelope: PageEnvelope): Readable }> {
-    const copied = renderer.databaseRows && renderer.streamBytes && repository.copyAll
-      ? await repository.copyAll(conditions, ordering, renderer.databaseRows, { signal })
-      : null;
-    if (copied) return { count: copied.count, close: copied.close, body: (envelope) => renderer.streamBytes!(envelope, copied.stream(), ctx) };
-    const batches = await repository.streamAll!(conditions, ordering, { signal });
-    return { count: batches.count, close: batches.close, body: (envelope) => renderer.stream!(envelope, batches, ctx) };
+    return finalize(reply, renderer, ctx, envelope).send(body);
   }
 
   /** Content-Type, and for file formats (ours) the attachment name and the envelope as headers. */

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerResource } from '../../src/customers/customer.resource.js';
-import { createCustomerRepository } from '../../src/customers/customer.repository.js';
+import { createListRepository } from '../../src/repository/list-repository.js';
 import { CsvRowEndings } from '../../src/repository/csv-row-endings.js';
 import { createCsvRenderer, quoteCsvField } from '../../src/rest/renderers/csv.js';
 import type { RenderContext } from '../../src/rest/renderers/index.js';
@@ -57,7 +57,8 @@ describe('CsvRowEndings', () => {
 describe.skipIf(!hasRealServer())('CSV written by COPY on a PostgreSQL server', () => {
   let database: TestDatabase;
   let pool: pg.Pool;
-  const repository = () => createCustomerRepository(pool, customerResource);
+  const repository = () => createListRepository(pool, customerResource, { unfilteredCountTable: 'customer_count' });
+  const signal = new AbortController().signal;
   const ctx: RenderContext = { mediaType: 'text/csv', params: {}, fields: customerResource.fields, title: 'customers' };
   const envelope = { count: 0, next: null, previous: null };
 
@@ -99,23 +100,26 @@ describe.skipIf(!hasRealServer())('CSV written by COPY on a PostgreSQL server', 
     const { conditions, ordering } = customerResource.parseQuery(new Map(new URLSearchParams(query)));
     for (const formulaGuard of [true, false]) {
       const renderer = createCsvRenderer({ formulaGuard });
-      const rows = await repository().streamAll(conditions, ordering);
-      const byNode = await collect(renderer.stream!(envelope, rows, ctx));
-      const copied = await repository().copyAll(conditions, ordering, renderer.databaseRows!);
-      expect(copied, 'a server can COPY').not.toBeNull();
-      expect(copied!.count).toBe(rows.count);
-      const byCopy = await collect(renderer.streamBytes!(envelope, copied!.stream(), ctx));
-      expect(byCopy.toString(), `formulaGuard ${formulaGuard}`).toBe(byNode.toString());
+      const byRows = await repository().openExport(conditions, ordering, { signal });
+      const byNode = await collect(await renderer.stream(envelope, { rows: () => byRows.rows(), csvLines: async () => null }, ctx));
+      const byCopy = await repository().openExport(conditions, ordering, { signal });
+      expect(byCopy.count).toBe(byRows.count);
+      const notRows = () => {
+        throw new Error('a server can COPY: the rows should not be read');
+      };
+      const copied = await collect(await renderer.stream(envelope, { rows: notRows, csvLines: (options) => byCopy.csvLines(options) }, ctx));
+      expect(copied.toString(), `formulaGuard ${formulaGuard}`).toBe(byNode.toString());
       expect(byNode.toString().split('\r\n').length).toBeGreaterThan(query === '' ? 400 : 2);
     }
   });
 
   it('gives the connection back when closed before the COPY starts, and when the stream is dropped midway', async () => {
-    const renderer = createCsvRenderer({ formulaGuard: true });
-    const unread = await repository().copyAll([], [{ column: 'id', descending: false }], renderer.databaseRows!);
-    await unread!.close();
-    const dropped = await repository().copyAll([], [{ column: 'id', descending: false }], renderer.databaseRows!);
-    const stream = dropped!.stream();
+    const all = [{ column: 'id', descending: false }] as const;
+    const unread = await repository().openExport([], all, { signal });
+    await unread.close();
+    const dropped = await repository().openExport([], all, { signal });
+    const stream = await dropped.csvLines({ formulaGuard: true });
+    if (!stream) throw new Error('a server can COPY');
     await new Promise((resolve) => stream.once('data', resolve));
     stream.destroy();
     await expect.poll(() => pool.idleCount === pool.totalCount && pool.waitingCount === 0).toBe(true);

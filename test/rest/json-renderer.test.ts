@@ -1,9 +1,9 @@
 import { transcriptCases } from '../helpers/fixtures.js';
 import { describe, expect, it } from 'vitest';
-import { contentTypeOf, renderers, type RenderContext } from '../../src/rest/renderers/index.js';
+import { contentTypeOf, renderers, type AcceptedMediaType } from '../../src/rest/renderers/index.js';
 import { getIndent, jsonRenderer, renderJson } from '../../src/rest/renderers/json.js';
 
-const accepted = (indent?: string): RenderContext =>
+const accepted = (indent?: string): AcceptedMediaType =>
   indent === undefined
     ? { mediaType: 'application/json', params: {} }
     : { mediaType: `application/json; indent=${indent}`, params: { indent } };
@@ -82,6 +82,6 @@ describe('every complete JSON body of the transcript', () => {
 
   it.each(cases.map((c) => [c.title, c] as const))('re-renders byte for byte: %s', (_title, c) => {
     const indent = /indent=(\d+)/.exec(c.requestHeaders.Accept ?? '')?.[1];
-    expect(jsonRenderer.render(JSON.parse(c.body!), accepted(indent))).toBe(c.body);
+    expect(renderJson(JSON.parse(c.body!), accepted(indent))).toBe(c.body);
   });
 });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { jsonRenderer, renderJson } from '../../src/rest/renderers/json.js';
 import type { PageEnvelope, RenderContext, Row } from '../../src/rest/renderers/index.js';
+import { rowsOnly, thingsContext } from '../helpers/things.js';
 import { collect } from '../../src/rest/renderers/tabular.js';
 
 const accepted = (indent?: string): RenderContext =>
   indent === undefined
-    ? { mediaType: 'application/json', params: {} }
-    : { mediaType: `application/json; indent=${indent}`, params: { indent } };
+    ? thingsContext('application/json')
+    : { ...thingsContext(`application/json; indent=${indent}`), params: { indent } };
 
 async function* batchesOf(batches: Row[][]) {
   for (const batch of batches) yield batch;
@@ -26,14 +27,14 @@ describe('JSON renderer: streaming limit=all', () => {
       for (const batches of [[], [[]], [rows.slice(0, 1)], [[], rows.slice(0, 2), [], rows.slice(2)], [rows]]) {
         const all = batches.flat();
         const head = { ...envelope, count: all.length };
-        const streamed = await collect(jsonRenderer.stream!(head, batchesOf(batches), accepted(indent)));
+        const streamed = await collect(await jsonRenderer.stream(head, rowsOnly(batchesOf(batches)), accepted(indent)));
         expect(streamed.toString('utf8')).toBe(renderJson({ ...head, results: all }, accepted(indent)));
       }
     },
   );
 
   it('writes the envelope as {"count":N,"next":null,"previous":null,"results":[...]}', async () => {
-    const streamed = await collect(jsonRenderer.stream!(envelope, batchesOf([[{ id: 1 }], [{ id: 2 }, { id: 3 }]]), accepted()));
+    const streamed = await collect(await jsonRenderer.stream(envelope, rowsOnly(batchesOf([[{ id: 1 }], [{ id: 2 }, { id: 3 }]])), accepted()));
     expect(streamed.toString('utf8')).toBe('{"count":3,"next":null,"previous":null,"results":[{"id":1},{"id":2},{"id":3}]}');
   });
 });

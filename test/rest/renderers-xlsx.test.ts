@@ -5,7 +5,7 @@ import { renderers, responseContentType, type RenderContext, type Row } from '..
 import { createXlsxRenderer, excelDate, xlsxRenderer, xmlSafe } from '../../src/rest/renderers/xlsx.js';
 import { collect } from '../../src/rest/renderers/tabular.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
-import { thingsContext } from '../helpers/things.js';
+import { rowsOnly, thingsContext } from '../helpers/things.js';
 import { settledValue, WAIT } from '../helpers/wait.js';
 
 const ctx: RenderContext = { mediaType: 'application/xls', params: {}, fields: customerResource.fields, title: 'customers' };
@@ -112,7 +112,7 @@ describe('XLSX renderer: streaming (limit=all)', () => {
       yield rows(4, 2);
     }
     const renderer = createXlsxRenderer({ sheetRowLimit: 3 });
-    const workbook = await workbookOf(await collect(renderer.stream!({ count: 5, next: null, previous: null }, batches(), thingsCtx)));
+    const workbook = await workbookOf(await collect(await renderer.stream({ count: 5, next: null, previous: null }, rowsOnly(batches()), thingsCtx)));
     expect(workbook.worksheets.map((s) => [s.name, s.rowCount, s.autoFilter])).toEqual([
       ['things', 3, 'A1:C3'], ['things (2)', 3, 'A1:C3'], ['things (3)', 2, 'A1:C2'],
     ]);
@@ -128,7 +128,7 @@ describe('XLSX renderer: streaming (limit=all)', () => {
         yield noisyRows(b * 2000, 2000);
       }
     }
-    const stream = xlsxRenderer.stream!({ count: 0, next: null, previous: null }, many(), thingsCtx);
+    const stream = await xlsxRenderer.stream({ count: 0, next: null, previous: null }, rowsOnly(many()), thingsCtx);
     // A few batches fill the archive's buffers; without backpressure all 60 are read at once.
     const pausedAt = await settledValue(() => pulled, { intervalMs: 50 });
     expect(pausedAt).toBeLessThanOrEqual(20);
@@ -146,7 +146,7 @@ describe('XLSX renderer: streaming (limit=all)', () => {
         finished = true;
       }
     }
-    const stream = xlsxRenderer.stream!({ count: 0, next: null, previous: null }, endless(), thingsCtx);
+    const stream = await xlsxRenderer.stream({ count: 0, next: null, previous: null }, rowsOnly(endless()), thingsCtx);
     await stream[Symbol.asyncIterator]().next();
     stream.destroy();
     await vi.waitFor(() => expect(finished).toBe(true), WAIT);

@@ -14,7 +14,7 @@
 import { Readable } from 'node:stream';
 import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
-import { collect, columnsOf, oneBatch, pageRows } from './tabular.js';
+import { collect, oneBatch } from './tabular.js';
 import { neutraliseFormula } from '../../lib/formula-guard.js';
 
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -55,7 +55,7 @@ async function* csvLines(
 }
 
 /** The body: the header line, then the lines, whoever wrote them. */
-async function* withHeader(fields: readonly CompiledField[], lines: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function* withHeader(fields: readonly CompiledField[], lines: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
   yield headerLine(fields);
   yield* lines;
 }
@@ -66,17 +66,12 @@ export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): 
     format: 'csv',
     charset: 'utf-8',
     download: { extension: 'csv' },
-    render: (data, ctx) => {
-      const fields = columnsOf(ctx);
-      return collect(Readable.from(withHeader(fields, csvLines(fields, oneBatch(pageRows(data)), formulaGuard))));
+    render: (page, { fields }) => collect(Readable.from(withHeader(fields, csvLines(fields, oneBatch(page.results), formulaGuard)))),
+    // The lines PostgreSQL writes (resource/csv-sql.ts) where it can, else written here from the rows;
+    // one batch buffered ahead at most: the next is fetched when the socket has taken this one.
+    stream: async (_envelope, source, { fields }) => {
+      const lines = (await source.csvLines({ formulaGuard })) ?? csvLines(fields, source.rows(), formulaGuard);
+      return Readable.from(withHeader(fields, lines), { highWaterMark: 1 });
     },
-    // One batch buffered ahead at most: the next is fetched when the socket has taken this one.
-    stream: (_envelope, rows, ctx) => {
-      const fields = columnsOf(ctx);
-      return Readable.from(withHeader(fields, csvLines(fields, rows, formulaGuard)), { highWaterMark: 1 });
-    },
-    // The same lines written by PostgreSQL (resource/csv-sql.ts).
-    databaseRows: { kind: 'csv', formulaGuard },
-    streamBytes: (_envelope, lines, ctx) => Readable.from(withHeader(columnsOf(ctx), lines), { highWaterMark: 1 }),
   };
 }

@@ -3,7 +3,7 @@
  * separators, or `indent=N` from the accepted media type, with U+2028/U+2029 escaped.
  */
 import { Readable } from 'node:stream';
-import type { PageEnvelope, RenderContext, Renderer, Row } from './renderer.js';
+import type { AcceptedMediaType, PageEnvelope, Renderer, Row } from './renderer.js';
 
 const MAX_INDENT = 8;
 
@@ -11,7 +11,7 @@ const MAX_INDENT = 8;
  * DRF `get_indent`: `int(params['indent'])` clamped to 0–8, where 0 means compact (`zero_as_none`,
  * not Python's "newlines without indentation"). Anything int() rejects means compact.
  */
-export function getIndent(ctx: RenderContext | undefined): number | null {
+export function getIndent(ctx: AcceptedMediaType | undefined): number | null {
   if (!ctx || !Object.hasOwn(ctx.params, 'indent')) return null;
   // The value is bytes there: int() accepts ASCII whitespace, a sign and `_` between digits only.
   const match = /^[ \t\n\r\x0b\x0c]*([+-]?)(\d(?:_?\d)*)[ \t\n\r\x0b\x0c]*$/.exec(ctx.params.indent!);
@@ -30,7 +30,7 @@ const escapeLineSeparators = (json: string): string =>
  * `indent` layout; it differs only on values this API never produces (non-integral floats,
  * NaN/Infinity, which DRF refuses with allow_nan=False, and integer-like object keys, which JS reorders).
  */
-export function renderJson(data: unknown, ctx?: RenderContext): string {
+export function renderJson(data: unknown, ctx?: AcceptedMediaType): string {
   // DRF renders `Response(None)` as an empty body; JS undefined plays that part.
   if (data === undefined) return '';
   const indent = getIndent(ctx);
@@ -46,7 +46,7 @@ const pickEnvelope = ({ count, next, previous }: PageEnvelope): PageEnvelope => 
 async function* pageJsonChunks(
   envelope: PageEnvelope,
   batches: AsyncIterable<readonly Row[]>,
-  ctx?: RenderContext,
+  ctx: AcceptedMediaType,
 ): AsyncGenerator<Buffer> {
   const indent = getIndent(ctx);
   // The head is the envelope's own rendering with its closing brace taken off.
@@ -80,7 +80,7 @@ export const jsonRenderer: Renderer = {
   mediaType: 'application/json',
   format: 'json',
   charset: null,
-  render: (data, ctx) => renderJson(data, ctx),
+  render: (page, ctx) => renderJson(page, ctx),
   // One batch buffered ahead at most: the next is fetched when the socket has taken this one.
-  stream: (envelope, rows, ctx) => Readable.from(pageJsonChunks(envelope, rows, ctx), { highWaterMark: 1 }),
+  stream: (envelope, source, ctx) => Readable.from(pageJsonChunks(envelope, source.rows(), ctx), { highWaterMark: 1 }),
 };

@@ -5,6 +5,9 @@
 import type { Readable } from 'node:stream';
 import type { Negotiable } from '../negotiation.js';
 import type { CompiledField } from '../../resource/declaration.js';
+import type { ExportSource, Row } from '../../resource/rows.js';
+
+export type { ExportSource, Row } from '../../resource/rows.js';
 
 /** The page envelope of `PageNumberPagination.get_paginated_response`, minus its rows. */
 export interface PageEnvelope {
@@ -13,25 +16,25 @@ export interface PageEnvelope {
   previous: string | null;
 }
 
-/** One result row: field name → value, keys in output order. */
-export type Row = Readonly<Record<string, unknown>>;
+/** A page as `PageNumberPagination.get_paginated_response` shapes it. */
+export interface Page extends PageEnvelope {
+  results: readonly Row[];
+}
 
-/** What a renderer learns from negotiation: the accepted media type and its parameters. */
-export interface RenderContext {
-  /** DRF's `accepted_media_type`, e.g. `application/json; indent=2`. */
+/** What negotiation accepted: the media type and its parameters (DRF's `accepted_media_type`). */
+export interface AcceptedMediaType {
+  /** e.g. `application/json; indent=2`. */
   mediaType: string;
   /** Its parameters, names lower-cased (e.g. `{ indent: '2' }`). */
   params: Readonly<Record<string, string>>;
-  /** Columns of the tabular formats, in output order: the declaration's fields. */
-  fields?: readonly CompiledField[];
-  /** What the rows are called (`customers`): the download's file name and the sheet's name. */
-  title?: string;
 }
 
-/** A format the database can write rows in (resource/csv-sql.ts), with the renderer's options. */
-export interface DatabaseRowFormat {
-  readonly kind: 'csv';
-  readonly formulaGuard: boolean;
+/** What a renderer is given besides the data (DRF's `renderer_context`). */
+export interface RenderContext extends AcceptedMediaType {
+  /** Columns of the tabular formats, in output order: the declaration's fields. */
+  fields: readonly CompiledField[];
+  /** What the rows are called (`customers`): the download's file name and the sheet's name. */
+  title: string;
 }
 
 export interface Renderer extends Negotiable {
@@ -42,18 +45,13 @@ export interface Renderer extends Negotiable {
   readonly charset: string | null;
   readonly alsoAccepts?: readonly string[];
   readonly formatAliases?: readonly string[];
-  render(data: unknown, ctx: RenderContext): Buffer | string | Promise<Buffer | string>;
+  render(page: Page, ctx: RenderContext): Buffer | string | Promise<Buffer | string>;
   /**
-   * Ours (`limit=all`): the envelope and every batch of `rows` as bytes. The stream pulls the next
-   * batch only when the client has taken the last one, and destroying it ends the iteration.
+   * Ours (`limit=all`): the envelope and every row of the export as bytes. The rows are pulled only
+   * as fast as the client takes the bytes, and destroying the stream ends the read. Rejects before
+   * any byte when the export cannot start.
    */
-  stream?(envelope: PageEnvelope, rows: AsyncIterable<readonly Row[]>, ctx: RenderContext): Readable;
-  /**
-   * Ours (`limit=all`): set when the database can write this format's rows itself (COPY, several
-   * times faster than rows through Node); `streamBytes` then frames those bytes as the body.
-   */
-  readonly databaseRows?: DatabaseRowFormat;
-  streamBytes?(envelope: PageEnvelope, bytes: Readable, ctx: RenderContext): Readable;
+  stream(envelope: PageEnvelope, source: ExportSource, ctx: RenderContext): Readable | Promise<Readable>;
   /**
    * Set for file formats (ours): the response is an attachment `<title>.<extension>`, and since
    * its body has no room for the page envelope, count and links travel in headers.

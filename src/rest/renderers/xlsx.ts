@@ -14,7 +14,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
-import { collect, columnsOf, oneBatch, pageRows } from './tabular.js';
+import { collect, oneBatch } from './tabular.js';
 
 /** Rows per sheet, header included (Excel's limit). */
 export const SHEET_ROW_LIMIT = 1_048_576;
@@ -216,8 +216,8 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT }: { sheetR
     // Ours: `?format=xlsx` names the file it downloads (the original answered 404).
     formatAliases: ['xlsx'],
     download: { extension: 'xlsx' },
-    render: (data, ctx) => collect(workbookStream(columnsOf(ctx), oneBatch(pageRows(data)), ctx.title ?? 'Sheet1', sheetRowLimit)),
-    stream: (_envelope, rows, ctx) => workbookStream(columnsOf(ctx), rows, ctx.title ?? 'Sheet1', sheetRowLimit),
+    render: (page, { fields, title }) => collect(workbookStream(fields, oneBatch(page.results), title, sheetRowLimit)),
+    stream: (_envelope, source, { fields, title }) => workbookStream(fields, source.rows(), title, sheetRowLimit),
   };
 }
 

@@ -1,0 +1,53 @@
+/**
+ * The policies every list view shares, built once from the configuration (DRF's `api_settings`
+ * defaults): renderers, token authentication, page-number pagination, throttles and the export
+ * caps. One set per process, so a second resource shares the export caps and the throttle budget,
+ * as DRF's throttle scopes are shared across views. Decorated as `fastify.listPolicies`.
+ */
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { createTokenStore } from '../auth/token-store.js';
+import { createTokenAuthentication } from '../rest/authentication.js';
+import { createPageNumberPagination } from '../rest/pagination.js';
+import { createRenderers } from '../rest/renderers/index.js';
+import { createViewThrottling } from '../rest/throttling.js';
+import { createExportSlots, defaultExportConcurrency } from '../rest/export-slots.js';
+import type { ListPolicies } from '../rest/list-view.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    listPolicies: ListPolicies;
+  }
+}
+
+export interface ListPoliciesOptions {
+  config: Pick<
+    Config,
+    'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS' | 'EXPORT_CONCURRENCY' | 'EXPORT_CONCURRENCY_PER_TOKEN' | 'THROTTLE_RATE'
+  >;
+}
+
+export default fp<ListPoliciesOptions>(
+  async (fastify, { config }) => {
+    const { throttleStore } = fastify;
+    // The pool the database really has (embedded: 1), not DB_POOL_MAX as configured.
+    const poolSize = fastify.db.pool.options.max ?? 1;
+    fastify.decorate('listPolicies', {
+      renderers: createRenderers({ csvFormulaGuard: config.CSV_FORMULA_GUARD }),
+      authentication: createTokenAuthentication(createTokenStore(fastify.db)),
+      pagination: createPageNumberPagination({
+        pageSize: config.PAGE_SIZE,
+        maxPageSize: config.MAX_PAGE_SIZE,
+        pageQueryParam: 'page',
+        pageSizeQueryParam: 'limit',
+      }),
+      ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
+      ...(config.THROTTLE_RATE && throttleStore ? { throttling: createViewThrottling({ rate: config.THROTTLE_RATE, store: throttleStore }) } : {}),
+      exportSlots: createExportSlots({
+        total: config.EXPORT_CONCURRENCY ?? defaultExportConcurrency(poolSize),
+        perOwner: config.EXPORT_CONCURRENCY_PER_TOKEN,
+      }),
+    } satisfies ListPolicies);
+  },
+  { name: 'list-policies', dependencies: ['database', 'throttle'] },
+);

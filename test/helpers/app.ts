@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type ApiRoutes } from '../../src/app.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { insertCustomers } from '../../src/customers/seed.js';
@@ -29,6 +29,8 @@ export interface TestApp {
 export interface TestAppOptions {
   customers?: readonly DemoCustomer[];
   config?: Partial<Config>;
+  /** The APIs to mount instead of the service's (buildApp's `routes`). */
+  routes?: readonly ApiRoutes[];
   /** The URL the app connects to, given its database's (e.g. through a test/helpers/tcp-proxy.ts). */
   connectThrough?: (url: string) => string;
 }
@@ -56,7 +58,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     const token = await tokens.create('tester');
     const inactiveToken = await tokens.create('retired');
     await tokens.setUserActive('retired', false);
-    app = await buildApp(config, { database: db, logStream });
+    app = await buildApp(config, { database: db, logStream, ...(options.routes ? { routes: options.routes } : {}) });
     await app.ready();
     const ready = app;
     return {

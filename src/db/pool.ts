@@ -53,11 +53,13 @@ export function createPool(opts: PoolOptions): pg.Pool {
     ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),
     application_name: opts.applicationName ?? 'oms-customers',
   });
-  // pg re-emits the error of an *idle* client (server restart, terminated
-  // backend, embedded server stopped) on the pool, where an unhandled 'error'
-  // event would crash the process. The broken client is already discarded and
-  // the next checkout reconnects or fails loudly, so nothing is lost here.
-  pool.on('error', () => {});
+  // pg re-emits the error of an *idle* client (server restart, terminated backend, embedded server
+  // stopped) on the pool, where an unheard 'error' event would crash the process. The broken client
+  // is already discarded and the next checkout reconnects or fails loudly; the loss is reported,
+  // by whoever listens too (the server's log: plugins/database.ts), else on stderr.
+  pool.on('error', (error) => {
+    if (pool.listenerCount('error') === 1) process.stderr.write(`oms-customers: an idle database connection was lost: ${error.message}\n`);
+  });
   return pool;
 }
 

@@ -4,15 +4,16 @@
  * nullability, defaults, indexes, foreign keys). Triggers, CHECK constraints
  * and functions are outside Prisma's schema language and are not compared.
  * The API declaration (src/customers/customer.resource.ts) must agree with the
- * migrated columns too: its maxLength and nullable are what OPTIONS promises.
+ * migrated columns too: its maxLength, nullable and integer bounds are what
+ * OPTIONS promises, and its cell types are how renderers write each column.
  */
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerResource } from '../../src/customers/customer.resource.js';
-import type { CompiledField } from '../../src/resource/declaration.js';
 import { createMigratedTestDatabase, createTestPool, type TestDatabase } from '../helpers/database.js';
 import { describeDatabase, describeSchema, diffDescriptions } from './support/catalog.js';
+import { declarationDrift, describeColumns } from './support/declaration-drift.js';
 import { getDmmf } from './support/prisma-schema.js';
 
 let database: TestDatabase;
@@ -31,13 +32,13 @@ afterAll(async () => {
   await database.drop();
 });
 
-async function driftFrom(schemaText: string): Promise<string[]> {
-  return diffDescriptions(describeSchema(await getDmmf(schemaText)), migrated);
+function driftFrom(schemaText: string): string[] {
+  return diffDescriptions(describeSchema(getDmmf(schemaText)), migrated);
 }
 
 describe('prisma/schema.prisma and prisma/migrations', () => {
-  it('describe the same tables, columns, types, defaults, indexes and foreign keys', async () => {
-    expect(await driftFrom(schema), 'only in schema.prisma (-) / only in the migrated database (+)').toEqual([]);
+  it('describe the same tables, columns, types, defaults, indexes and foreign keys', () => {
+    expect(driftFrom(schema), 'only in schema.prisma (-) / only in the migrated database (+)').toEqual([]);
   });
 
   it('describe what the service relies on', () => {
@@ -71,63 +72,41 @@ describe('the drift check', () => {
     ['a table name', (s) => s.replace('@@map("channel")', '@@map("channels")'), '- schema.prisma  channels: table'],
   ];
 
-  it("surfaces Prisma's validation error for an invalid schema", async () => {
-    await expect(getDmmf(schema.replace('@db.VarChar(254)', '@db.VarChar(-1)'))).rejects.toThrow(/^P1012: .*VarChar/s);
+  it("surfaces Prisma's validation error for an invalid schema", () => {
+    expect(() => getDmmf(schema.replace('@db.VarChar(254)', '@db.VarChar(-1)'))).toThrow(/^P1012: .*VarChar/s);
   });
 
-  it.each(edits)('reports %s', async (_what, edit, expectedLine) => {
+  it.each(edits)('reports %s', (_what, edit, expectedLine) => {
     const edited = edit(schema);
     expect(edited).not.toBe(schema);
-    expect(await driftFrom(edited)).toContain(expectedLine);
+    expect(driftFrom(edited)).toContain(expectedLine);
   });
 });
 
-interface ColumnFacts { maxLength: number | null; nullable: boolean }
-
-async function migratedColumns(table: string): Promise<Map<string, ColumnFacts>> {
-  const { rows } = await pool.query<{ column_name: string; character_maximum_length: number | null; is_nullable: 'YES' | 'NO' }>(
-    `SELECT column_name, character_maximum_length, is_nullable FROM information_schema.columns
-     WHERE table_schema = current_schema() AND table_name = $1`,
-    [table],
-  );
-  return new Map(rows.map((r) => [r.column_name, { maxLength: r.character_maximum_length, nullable: r.is_nullable === 'YES' }]));
-}
-
-/** One line per way a declared field disagrees with its column; empty when they agree. */
-function declarationDrift(table: string, fields: readonly CompiledField[], columns: Map<string, ColumnFacts>): string[] {
-  const lines: string[] = [];
-  for (const field of fields) {
-    const column = columns.get(field.column);
-    if (!column) {
-      lines.push(`${field.name}: no column ${table}.${field.column}`);
-      continue;
-    }
-    if ((field.maxLength ?? null) !== column.maxLength) {
-      lines.push(`${field.name}: maxLength ${field.maxLength ?? 'none'}, column ${table}.${field.column} holds ${column.maxLength ?? 'any length'}`);
-    }
-    if (field.nullable !== column.nullable) {
-      lines.push(`${field.name}: nullable ${field.nullable}, column ${table}.${field.column} is ${column.nullable ? 'NULL' : 'NOT NULL'}`);
-    }
-  }
-  return lines;
-}
-
 describe('the list-simple declaration and the migrated customer table', () => {
-  it('agree on every field\'s maxLength and nullable', async () => {
-    const columns = await migratedColumns(customerResource.table);
+  it("agree on every field's column, cell type, maxLength, nullable and integer bounds", async () => {
+    const columns = await describeColumns(pool, customerResource.table);
     expect(declarationDrift(customerResource.table, customerResource.fields, columns)).toEqual([]);
   });
 
   it('are reported when they disagree', async () => {
-    const columns = await migratedColumns(customerResource.table);
+    const columns = await describeColumns(pool, customerResource.table);
     const edited = customerResource.fields.map((field) => {
+      if (field.name === 'id') return { ...field, minValue: 1, maxValue: 2 ** 31 };
+      if (field.name === 'created_date') return { ...field, valueType: 'text' as const };
+      if (field.name === 'omnitron_id') return { ...field, minValue: -(2 ** 31) - 1 };
       if (field.name === 'email') return { ...field, maxLength: 255 };
+      if (field.name === 'first_name') return { ...field, maxValue: 10 };
       if (field.name === 'erp_code') return { ...field, nullable: false };
       if (field.name === 'channel') return { ...field, column: 'channel' };
       return field;
     });
     expect(declarationDrift(customerResource.table, edited, columns)).toEqual([
+      'id: maxValue 2147483648 does not fit column customer.id integer (-2147483648 to 2147483647)',
+      'created_date: text cells, column customer.created_date is timestamp with time zone',
+      'omnitron_id: minValue -2147483649 does not fit column customer.omnitron_id integer (-2147483648 to 2147483647)',
       'email: maxLength 255, column customer.email holds 254',
+      'first_name: integer bounds on column customer.first_name, which is character varying',
       'erp_code: nullable false, column customer.erp_code is NULL',
       'channel: no column customer.channel',
     ]);

@@ -1,117 +1,45 @@
 /**
- * Prisma's own schema parser, `get_dmmf` from prisma-schema-wasm, so the drift
- * test reads schema.prisma exactly as `prisma generate` does. It runs the wasm
- * bundled with the installed prisma CLI (the matching version by construction)
- * through the few lines of wasm-bindgen glue it needs, and falls back to the
- * @prisma/prisma-schema-wasm package should that glue stop fitting.
+ * Prisma's own schema parser, `get_dmmf` of the published @prisma/prisma-schema-wasm, so the
+ * drift test reads schema.prisma exactly as `prisma generate` does. The package is pinned to
+ * the engines build of the prisma CLI (7.10.0-4.0edf323e for prisma 7.10.0); the CLI 7.10.1
+ * was built on 8.1.0-1.d1b3f377, which npm does not have, so the project stays on 7.10.0.
+ * test/db/prisma-schema-wasm.test.ts fails when the two drift apart.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import type { Dmmf } from './catalog.js';
 
-type GetDmmf = (params: string) => string;
-
-// The project compiles without the DOM lib, whose types describe WebAssembly;
-// these are the few members used here.
-interface WasmApi {
-  Module: { new (bytes: Uint8Array): object; imports(module: object): Array<{ module: string; name: string }> };
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-interface SchemaWasmExports {
-  memory: { buffer: ArrayBuffer };
-  __wbindgen_externrefs: { grow(delta: number): number; get(index: number): unknown; set(index: number, value: unknown): void };
-  __wbindgen_malloc(size: number, align: number): number;
-  __wbindgen_free(ptr: number, size: number, align: number): void;
-  __externref_table_dealloc(index: number): void;
-  __wbindgen_start(): void;
-  get_dmmf(ptr: number, len: number): [number, number, number, number];
-}
-
-const require = createRequire(import.meta.url);
-const prismaBuild = dirname(require.resolve('prisma/build/index.js'));
+// The wasm-bindgen glue reports a Rust panic's message through this global and then traps; the
+// CLI defines it the same way (@prisma/internals' wasm-panic-registry). Without it a panic
+// surfaces as "Cannot read properties of undefined".
+interface PanicRegistry { message: string; set_message(message: string): void }
+const registry: PanicRegistry = {
+  message: '',
+  set_message(message) {
+    this.message = message;
+  },
+};
+(globalThis as { PRISMA_WASM_PANIC_REGISTRY?: PanicRegistry }).PRISMA_WASM_PANIC_REGISTRY = registry;
 
 /** Parses and validates a schema; throws Prisma's validation message (P1012) when invalid. */
-export async function getDmmf(schema: string): Promise<Dmmf> {
-  const getDmmfJson = await loadGetDmmf();
-  const json = getDmmfJson(JSON.stringify({ prismaSchema: [['schema.prisma', schema]], noColor: true }));
+export function getDmmf(schema: string): Dmmf {
+  const json = callSchemaWasm(() => get_dmmf(JSON.stringify({ prismaSchema: [['schema.prisma', schema]], noColor: true })));
   return { datamodel: (JSON.parse(json) as Dmmf).datamodel };
 }
 
-let loaded: GetDmmf | undefined;
-
-async function loadGetDmmf(): Promise<GetDmmf> {
-  if (loaded) return loaded;
+/**
+ * Runs one call into the wasm and turns its two ways of failing into readable errors: a panic
+ * (a trap, named RuntimeError, its message left in the registry) and a returned error (JSON
+ * `{error_code, message}` in the Error's message).
+ */
+export function callSchemaWasm<T>(call: () => T): T {
+  registry.message = '';
   try {
-    loaded = loadBundled();
-  } catch (bundledError) {
-    const name = '@prisma/prisma-schema-wasm';
-    try {
-      const mod = (await import(name)) as { get_dmmf?: GetDmmf; default?: { get_dmmf: GetDmmf } };
-      loaded = mod.get_dmmf ?? mod.default!.get_dmmf;
-    } catch {
-      throw new Error(
-        `Cannot load Prisma's schema parser: ${(bundledError as Error).message}. ` +
-          `Install ${name}@${bundledWasmVersion()} (the version the prisma CLI bundles).`,
-      );
-    }
+    return call();
+  } catch (error) {
+    const { name, message } = error as Error;
+    if (name === 'RuntimeError') throw new Error(`prisma-schema-wasm panicked: ${registry.message || message}`);
+    throw new Error(readableSchemaError(message));
   }
-  return loaded;
-}
-
-/** The wasm-bindgen "nodejs" glue for get_dmmf, reduced to what get_dmmf touches. */
-function loadBundled(): GetDmmf {
-  const module = new wasmApi.Module(readFileSync(join(prismaBuild, 'prisma_schema_build_bg.wasm')));
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let wasm: SchemaWasmExports | undefined;
-  let panic = '';
-  const text = (ptr: number, len: number) => decoder.decode(new Uint8Array(wasm!.memory.buffer, ptr >>> 0, len));
-  // Import names carry a per-build hash suffix, so match them by prefix.
-  const handlers: Array<[string, (...args: number[]) => unknown]> = [
-    ['__wbg_set_message_', (ptr, len) => void (panic = text(ptr!, len!))],
-    ['__wbg_Error_', (ptr, len) => new Error(text(ptr!, len!))],
-    ['__wbg___wbindgen_throw_', (ptr, len) => { throw new Error(text(ptr!, len!)); }],
-    ['__wbindgen_init_externref_table', () => {
-      const table = wasm!.__wbindgen_externrefs;
-      const offset = table.grow(4);
-      table.set(0, undefined);
-      [undefined, null, true, false].forEach((value, i) => table.set(offset + i, value));
-    }],
-  ];
-  const imports: Record<string, Record<string, (...args: number[]) => unknown>> = {};
-  for (const { module: from, name } of wasmApi.Module.imports(module)) {
-    const handler = handlers.find(([prefix]) => name.startsWith(prefix));
-    if (!handler) throw new Error(`the bundled prisma_schema_build_bg.wasm needs an unknown import ${name}`);
-    (imports[from] ??= {})[name] = handler[1];
-  }
-  wasm = new wasmApi.Instance(module, imports).exports as unknown as SchemaWasmExports;
-  wasm.__wbindgen_start();
-  const exports = wasm;
-
-  return (params) => {
-    const bytes = new TextEncoder().encode(params);
-    const ptr = exports.__wbindgen_malloc(bytes.length, 1) >>> 0;
-    new Uint8Array(exports.memory.buffer, ptr, bytes.length).set(bytes);
-    let result: [number, number, number, number];
-    try {
-      result = exports.get_dmmf(ptr, bytes.length);
-    } catch (error) {
-      throw new Error(`prisma-schema-wasm panicked: ${panic || (error as Error).message}`);
-    }
-    const [outPtr, outLen, errorRef, failed] = result;
-    if (failed) {
-      const error = exports.__wbindgen_externrefs.get(errorRef) as Error;
-      exports.__externref_table_dealloc(errorRef);
-      throw new Error(readableSchemaError(error.message));
-    }
-    try {
-      return text(outPtr, outLen);
-    } finally {
-      exports.__wbindgen_free(outPtr, outLen, 1);
-    }
-  };
 }
 
 function readableSchemaError(message: string): string {
@@ -121,10 +49,4 @@ function readableSchemaError(message: string): string {
   } catch {
     return message;
   }
-}
-
-/** The @prisma/prisma-schema-wasm version the installed CLI was built with. */
-function bundledWasmVersion(): string {
-  const cli = readFileSync(join(prismaBuild, 'cli.js'), 'utf8');
-  return /"@prisma\/prisma-schema-wasm":"([^"]+)"/.exec(cli)?.[1] ?? '<see node_modules/prisma/build/cli.js>';
 }

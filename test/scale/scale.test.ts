@@ -9,7 +9,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 // exceljs's own zip reader (a dependency of exceljs, not declared here).
 import JSZip from 'jszip';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAutocannon, type LoadResult } from '../../bench/load.js';
 import { startProcess, type Started } from '../../bench/processes.js';
 import { createTokenStore } from '../../src/auth/token-store.js';
@@ -17,6 +17,7 @@ import { defaultConfig } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { generateCustomers } from '../../src/db/generate-customers.js';
 import { migrate } from '../../src/db/migrate.js';
+import { createReplicaSet, type ReplicaSet } from '../../src/db/replicas.js';
 import { createPool } from '../../src/db/pool.js';
 import { effectiveStatementTimeoutMs } from '../../src/db/statement-timeout.js';
 import { buildTopology, type Topology } from './topology.js';
@@ -206,6 +207,89 @@ describe('the streaming replica', () => {
     } finally {
       await replica.end();
     }
+  });
+
+});
+
+describe('the replica set (src/db/replicas.ts) on the streaming replica', () => {
+  const POOL = { max: 4, statementTimeoutMs: 0, connectTimeoutMs: 2_000 };
+  let set: ReplicaSet | undefined;
+  let primaryPool: ReturnType<typeof createPool>;
+  beforeAll(() => {
+    primaryPool = createPool({ url: topology.primary.url(), ...POOL });
+  });
+  afterEach(async () => {
+    await set?.close();
+    set = undefined;
+  });
+  afterAll(async () => {
+    await primaryPool?.end();
+  });
+  const standby = async (pool: ReturnType<typeof createPool>) =>
+    (await pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')).rows[0]!.standby;
+
+  it('takes turns over the replicas in step, and reads run on them', async () => {
+    // The one replica under two names: two members of the set.
+    const urls = [topology.replica.url(), topology.replica.url().replace('127.0.0.1', 'localhost')];
+    set = createReplicaSet({ urls, maxLagMs: 5_000, checkIntervalMs: 0, pool: POOL });
+    await set.check();
+    expect(set.report().map((r) => r.state)).toEqual(['ok', 'ok']);
+    for (const r of set.report()) expect(r.lagMs).toBeLessThanOrEqual(5_000);
+    const firsts = Array.from({ length: 4 }, () => set!.usable()[0]!.name);
+    expect(firsts[0]).not.toBe(firsts[1]);
+    expect(firsts[0]).toBe(firsts[2]);
+    expect(await set.read(primaryPool, standby)).toBe(true);
+  });
+
+  it('skips a replica further behind than maxLagMs, and takes it back once it caught up', async () => {
+    set = createReplicaSet({ urls: [topology.replica.url()], maxLagMs: 300, checkIntervalMs: 0, pool: POOL });
+    const admin = createPool({ url: topology.replica.url(), max: 1, statementTimeoutMs: 0, connectTimeoutMs: 2_000 });
+    try {
+      await admin.query('SELECT pg_wal_replay_pause()');
+      await primaryPool.query(`UPDATE customer SET last_name = 'Behind' WHERE id = 2`);
+      await new Promise((done) => setTimeout(done, 600));
+      await set.check();
+      expect(set.report()[0]).toMatchObject({ state: 'lagging', lagMs: expect.any(Number) });
+      expect(set.report()[0]!.lagMs).toBeGreaterThan(300);
+      expect(await set.read(primaryPool, standby)).toBe(false);
+    } finally {
+      await admin.query('SELECT pg_wal_replay_resume()');
+      await admin.end();
+    }
+    await expect.poll(async () => (await set!.check(), set!.report()[0]!.state), { timeout: 10_000 }).toBe('ok');
+  });
+
+  // Last: the replica does not come back.
+  it('loses no read when the replica stops under load: they move to the primary', async () => {
+    set = createReplicaSet({ urls: [topology.replica.url()], maxLagMs: 5_000, checkIntervalMs: 200, pool: POOL });
+    await set.check();
+    const served = { replica: 0, primary: 0, failed: 0 };
+    let stopping = false;
+    const reader = async () => {
+      while (!stopping) {
+        try {
+          const onStandby = await set!.read(primaryPool, async (pool) => {
+            const { rows } = await pool.query<{ standby: boolean; n: string }>('SELECT pg_is_in_recovery() AS standby, count(*) AS n FROM customer');
+            expect(Number(rows[0]!.n)).toBe(CUSTOMERS);
+            return rows[0]!.standby;
+          });
+          served[onStandby ? 'replica' : 'primary'] += 1;
+        } catch {
+          served.failed += 1;
+        }
+      }
+    };
+    const readers = Array.from({ length: 4 }, reader);
+    await new Promise((done) => setTimeout(done, 1_000));
+    await topology.replica.stop();
+    await new Promise((done) => setTimeout(done, 1_000));
+    stopping = true;
+    await Promise.all(readers);
+    console.log(`replica stopped under reads: ${JSON.stringify(served)}`);
+    expect(served.failed).toBe(0);
+    expect(served.replica).toBeGreaterThan(0);
+    expect(served.primary).toBeGreaterThan(0);
+    expect(set.report()[0]).toMatchObject({ state: 'failed' });
   });
 
   // Routing list reads to replicas lands with the repository rewrite (docs/scaling.md).

@@ -38,9 +38,13 @@ export async function ensureTools(): Promise<void> {
     if (!found) missing.push(pkg);
   }
   if (missing.length === 0) return;
-  await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    maxBuffer: 64 * 1024 * 1024,
+  const apt = (args: string[]) =>
+    run('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024 });
+  const install = () => apt(['install', '-y', '--no-install-recommends', ...missing]);
+  // A fresh machine may have no package lists yet: fetch them once, then try again.
+  await install().catch(async () => {
+    await apt(['update']);
+    await install();
   });
 }
 

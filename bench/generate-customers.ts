@@ -254,7 +254,7 @@ const GENERATE_COMMAND: CommandSpec = {
     seed: { type: 'string', value: 'N', text: 'random seed (default 1)' },
     replace: { type: 'boolean', text: 'delete every customer first' },
   },
-  env: ['DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS'],
+  env: ['DATABASE_URL', 'DIRECT_DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS'],
   notes: EMBEDDED_NOTE,
 };
 
@@ -273,7 +273,7 @@ async function main(): Promise<number> {
   const { migrate } = await import('../src/db/migrate.js');
   const db = await openDatabase(loadConfig(), { role: 'command', name: GENERATE_COMMAND.script });
   try {
-    await migrate(db.pool);
+    await migrate(db.migrationPool);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const result = await generateCustomers(db.pool, { count, seed, replace: args.values.replace === true, method: db.embedded ? 'insert' : 'copy', log });
     await db.pool.query('VACUUM ANALYZE customer');

@@ -31,7 +31,7 @@ interface Command {
 }
 
 /** What every command reads; with the embedded database, see the note. */
-const DATABASE_ENV = ['DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS'] as const;
+const DATABASE_ENV = ['DATABASE_URL', 'DIRECT_DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS'] as const;
 
 const spec = (s: Omit<CommandSpec, 'env' | 'notes'> & { env?: CommandSpec['env'] }): CommandSpec => ({
   ...s,
@@ -41,7 +41,7 @@ const spec = (s: Omit<CommandSpec, 'env' | 'notes'> & { env?: CommandSpec['env']
 
 /** Brings the schema up quietly, saying only what it applied. */
 async function migrateFirst(db: Database, err: Out): Promise<void> {
-  const { applied } = await migrate(db.pool);
+  const { applied } = await migrate(db.migrationPool);
   if (applied.length) err(`applied ${applied.length} migration(s): ${applied.join(', ')}`);
 }
 
@@ -69,7 +69,7 @@ export const COMMANDS: Record<string, Command> = {
   migrate: {
     spec: spec({ script: 'db:migrate', summary: 'Applies the pending migrations of prisma/migrations.' }),
     async run(db, _args, { out, err }) {
-      const { applied } = await migrate(db.pool, { log: err });
+      const { applied } = await migrate(db.migrationPool, { log: err });
       out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'no pending migrations');
       return 0;
     },

@@ -51,6 +51,12 @@ export const ConfigSchema = z
       .transform((v) => (v ? v : undefined))
       .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
       .describe('PostgreSQL connection URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR'),
+    DIRECT_DATABASE_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+      .describe('PostgreSQL URL that migrations use instead of DATABASE_URL, as Prisma\'s directUrl: the server itself when DATABASE_URL is a transaction pooler such as PgBouncer (the migration lock needs a session); unset = DATABASE_URL'),
     DATA_DIR: z.string().trim().min(1).default('./.data').describe('Where the embedded database keeps its files (ignored with DATABASE_URL)'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -138,6 +144,9 @@ export const ConfigSchema = z
     // zod 4 runs this even when a field failed; only compare two valid sizes.
     if (c.MAX_PAGE_SIZE >= 1 && c.PAGE_SIZE > c.MAX_PAGE_SIZE) {
       ctx.addIssue({ code: 'custom', path: ['PAGE_SIZE'], message: `must not exceed MAX_PAGE_SIZE (${c.MAX_PAGE_SIZE})` });
+    }
+    if (c.DIRECT_DATABASE_URL !== undefined && c.DATABASE_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['DIRECT_DATABASE_URL'], message: 'needs DATABASE_URL (the embedded database has no pooler to bypass)' });
     }
     // Node refuses a headersTimeout longer than its requestTimeout.
     if (c.REQUEST_TIMEOUT_MS >= 100 && c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {

@@ -9,6 +9,7 @@ import { ConfigError, ConfigSchema, loadConfig, seedsDemoData, type Config } fro
 import { buildApp } from './app.js';
 import { openDatabase } from './db/database.js';
 import { prepareDatabase } from './customers/prepare.js';
+import { statementTimeoutMismatch } from './db/statement-timeout.js';
 import { commandLineOrExit, type CommandSpec } from './command-line.js';
 
 const SERVER_COMMAND: CommandSpec = {
@@ -30,6 +31,9 @@ export async function startServer(config: Config) {
       log: (message) => app.log.info(message),
     });
     if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
+    // PGlite enforces no statement_timeout at all (db/embedded.ts): nothing to compare there.
+    const mismatch = database.embedded ? null : await statementTimeoutMismatch(database.pool, config.DB_STATEMENT_TIMEOUT_MS);
+    if (mismatch) app.log.warn(mismatch);
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;

@@ -52,6 +52,17 @@ describe('config', () => {
     }
   });
 
+  it('reads DIRECT_DATABASE_URL beside DATABASE_URL only', () => {
+    const pooler = 'postgresql://u@pgbouncer:6432/db';
+    const direct = 'postgresql://u@db:5432/db';
+    expect(parseConfig({ DATABASE_URL: pooler, DIRECT_DATABASE_URL: direct }).DIRECT_DATABASE_URL).toBe(direct);
+    expect(parseConfig({ DATABASE_URL: pooler, DIRECT_DATABASE_URL: '' }).DIRECT_DATABASE_URL).toBeUndefined();
+    expect(() => parseConfig({ DATABASE_URL: pooler, DIRECT_DATABASE_URL: 'mysql://x' })).toThrow(
+      /^Invalid configuration: DIRECT_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL \(got "mysql:\/\/x"\)$/,
+    );
+    expect(() => parseConfig({ DIRECT_DATABASE_URL: direct })).toThrow(/^Invalid configuration: DIRECT_DATABASE_URL needs DATABASE_URL/);
+  });
+
   it('seeds demo data by default on the embedded database only; an explicit SEED_DEMO_DATA wins', () => {
     const server = 'postgresql://u@h/db';
     expect(seedsDemoData(parseConfig({}))).toBe(true);

@@ -17,7 +17,7 @@ export async function prepareDatabase(
   db: Database,
   options: { seedWhenEmpty: boolean; log?: (message: string) => void },
 ): Promise<PrepareResult> {
-  const { applied } = await migrate(db.pool, { log: options.log ?? (() => undefined) });
+  const { applied } = await migrate(db.migrationPool, { log: options.log ?? (() => undefined) });
   const seed =
     options.seedWhenEmpty && !(await hasCustomers(db.pool))
       ? await seedDemoData(db.pool, createTokenStore(db))

@@ -30,6 +30,12 @@ export interface Database {
    */
   probePool: pg.Pool;
   /**
+   * Where migrations run: one connection to DIRECT_DATABASE_URL when it is set, since the
+   * migration lock is a session-level advisory lock and a transaction pooler (PgBouncer) gives no
+   * session; otherwise `pool`. Connects on first use only.
+   */
+  migrationPool: pg.Pool;
+  /**
    * The Prisma client on the same pool, created on first use: only admin work (tokens, users)
    * needs it, so a serving process that does none never loads it (~9 MB of resident memory).
    */
@@ -91,7 +97,8 @@ async function openEmbedded(dataDirSetting: string, user: DatabaseUser): Promise
 export type DatabaseConfig = Pick<
   Config,
   'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_READY_TIMEOUT_MS'
->;
+> &
+  Partial<Pick<Config, 'DIRECT_DATABASE_URL'>>;
 
 export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = { role: 'command', name: 'oms-customers' }): Promise<Database> {
   let embedded: EmbeddedTarget | null = null;
@@ -120,11 +127,22 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
         queryTimeoutMs: readyTimeoutMs,
         applicationName: 'oms-customers-probe',
       });
+  const migrationPool =
+    embedded || config.DIRECT_DATABASE_URL === undefined
+      ? pool
+      : createPool({
+          url: config.DIRECT_DATABASE_URL,
+          max: 1,
+          statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+          connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+          applicationName: 'oms-customers-migrate',
+        });
   let prisma: Promise<PrismaClient> | null = null;
   let closed = false;
   return {
     pool,
     probePool,
+    migrationPool,
     prisma: () =>
       (prisma ??= (async () => {
         const [{ PrismaClient }, { PrismaPg }] = await Promise.all([
@@ -148,6 +166,7 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
         if (prisma) await (await prisma).$disconnect();
         if (!pool.ended) await pool.end();
         if (!probePool.ended) await probePool.end();
+        if (!migrationPool.ended) await migrationPool.end();
         await own?.server.stop();
       } finally {
         own?.lock?.release();

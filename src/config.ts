@@ -57,6 +57,13 @@ export const ConfigSchema = z
       .optional()
       .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
       .describe('PostgreSQL URL that migrations use instead of DATABASE_URL, as Prisma\'s directUrl: the server itself when DATABASE_URL is a transaction pooler such as PgBouncer (the migration lock needs a session); unset = DATABASE_URL'),
+    DATABASE_REPLICA_URLS: list
+      .default([])
+      .refine((urls) => urls.every((v) => /^postgres(ql)?:\/\//.test(v)), 'must be a comma list of postgres:// or postgresql:// URLs')
+      .describe('Comma list of PostgreSQL streaming replicas that list reads (counts, pages, exports) go to, round-robin; token lookups and every write stay on DATABASE_URL; empty = all on DATABASE_URL'),
+    REPLICA_MAX_LAG_MS: integer(0, 86_400_000)
+      .default(5000)
+      .describe('A replica further behind its primary than this (pg_last_xact_replay_timestamp, checked every second) takes no reads'),
     DATA_DIR: z.string().trim().min(1).default('./.data').describe('Where the embedded database keeps its files (ignored with DATABASE_URL)'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -144,6 +151,9 @@ export const ConfigSchema = z
     // zod 4 runs this even when a field failed; only compare two valid sizes.
     if (c.MAX_PAGE_SIZE >= 1 && c.PAGE_SIZE > c.MAX_PAGE_SIZE) {
       ctx.addIssue({ code: 'custom', path: ['PAGE_SIZE'], message: `must not exceed MAX_PAGE_SIZE (${c.MAX_PAGE_SIZE})` });
+    }
+    if (c.DATABASE_REPLICA_URLS.length > 0 && c.DATABASE_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_REPLICA_URLS'], message: 'needs DATABASE_URL (the embedded database has no replicas)' });
     }
     if (c.DIRECT_DATABASE_URL !== undefined && c.DATABASE_URL === undefined) {
       ctx.addIssue({ code: 'custom', path: ['DIRECT_DATABASE_URL'], message: 'needs DATABASE_URL (the embedded database has no pooler to bypass)' });

@@ -52,6 +52,20 @@ describe('config', () => {
     }
   });
 
+  it('reads DATABASE_REPLICA_URLS as a list of postgres URLs beside DATABASE_URL only', () => {
+    const primary = 'postgresql://u@primary:5432/oms';
+    const urls = 'postgresql://u@r1:5432/oms, postgres://u@r2/oms';
+    expect(parseConfig({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: urls }).DATABASE_REPLICA_URLS).toEqual([
+      'postgresql://u@r1:5432/oms',
+      'postgres://u@r2/oms',
+    ]);
+    expect(parseConfig({ DATABASE_URL: primary }).DATABASE_REPLICA_URLS).toEqual([]);
+    expect(() => parseConfig({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: 'postgresql://u@r1/oms,mysql://x' })).toThrow(
+      /^Invalid configuration: DATABASE_REPLICA_URLS must be a comma list of postgres:\/\/ or postgresql:\/\/ URLs/,
+    );
+    expect(() => parseConfig({ DATABASE_REPLICA_URLS: 'postgresql://u@r1/oms' })).toThrow(/^Invalid configuration: DATABASE_REPLICA_URLS needs DATABASE_URL/);
+  });
+
   it('reads DIRECT_DATABASE_URL beside DATABASE_URL only', () => {
     const pooler = 'postgresql://u@pgbouncer:6432/db';
     const direct = 'postgresql://u@db:5432/db';

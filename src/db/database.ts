@@ -18,6 +18,7 @@ import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Config } from '../config.js';
 import { createPool } from './pool.js';
+import { createReplicaSet, type ReplicaSet } from './replicas.js';
 import { claimDataDir, DataDirInUseError, type OwnerLock } from './data-dir-owner.js';
 import type { EmbeddedPostgres } from './embedded.js';
 
@@ -35,6 +36,11 @@ export interface Database {
    * session; otherwise `pool`. Connects on first use only.
    */
   migrationPool: pg.Pool;
+  /**
+   * The streaming replicas of DATABASE_REPLICA_URLS that list reads go to (db/replicas.ts), or null
+   * without any: reads then run on `pool` like everything else.
+   */
+  replicas: ReplicaSet | null;
   /**
    * The Prisma client on the same pool, created on first use: only admin work (tokens, users)
    * needs it, so a serving process that does none never loads it (~9 MB of resident memory).
@@ -98,7 +104,7 @@ export type DatabaseConfig = Pick<
   Config,
   'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_READY_TIMEOUT_MS'
 > &
-  Partial<Pick<Config, 'DIRECT_DATABASE_URL'>>;
+  Partial<Pick<Config, 'DIRECT_DATABASE_URL' | 'DATABASE_REPLICA_URLS' | 'REPLICA_MAX_LAG_MS'>>;
 
 export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = { role: 'command', name: 'oms-customers' }): Promise<Database> {
   let embedded: EmbeddedTarget | null = null;
@@ -137,12 +143,24 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
           connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
           applicationName: 'oms-customers-migrate',
         });
+  const replicaUrls = embedded ? [] : config.DATABASE_REPLICA_URLS ?? [];
+  const replicas =
+    replicaUrls.length === 0
+      ? null
+      : createReplicaSet({
+          urls: replicaUrls,
+          maxLagMs: config.REPLICA_MAX_LAG_MS ?? 5000,
+          pool: { max: maxConnections, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS },
+        });
+  // Measured before the first request, so reads go to the replicas from the start.
+  await replicas?.check();
   let prisma: Promise<PrismaClient> | null = null;
   let closed = false;
   return {
     pool,
     probePool,
     migrationPool,
+    replicas,
     prisma: () =>
       (prisma ??= (async () => {
         const [{ PrismaClient }, { PrismaPg }] = await Promise.all([
@@ -167,6 +185,7 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
         if (!pool.ended) await pool.end();
         if (!probePool.ended) await probePool.end();
         if (!migrationPool.ended) await migrationPool.end();
+        await replicas?.close();
         await own?.server.stop();
       } finally {
         own?.lock?.release();

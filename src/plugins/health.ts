@@ -1,7 +1,8 @@
 /**
  * Liveness and readiness, in the root scope (no auth, no API headers):
  * `/health` says the process is up; `/ready` that the database answers and
- * every migration is applied, so a load balancer only sends traffic then.
+ * every migration is applied, so a load balancer only sends traffic then, and
+ * how each read replica is doing (DATABASE_REPLICA_URLS).
  *
  * `/ready` asks the database on a connection of its own (db.probePool), not
  * through the API's pool: exports holding every API connection make the
@@ -27,7 +28,9 @@ export default fp<HealthPluginOptions>(
         if (pending.length > 0) {
           return reply.code(503).send({ status: 'unavailable', reason: `pending migrations: ${pending.join(', ')}` });
         }
-        return { status: 'ready' };
+        // Replicas take reads only while well (db/replicas.ts); one that is not degrades nothing here.
+        const { replicas } = fastify.db;
+        return replicas ? { status: 'ready', replicas: replicas.report() } : { status: 'ready' };
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
         return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });

@@ -45,4 +45,24 @@ describe('GET /health and GET /ready', () => {
       await app.close();
     }
   });
+
+  it('/ready reports each read replica without its credentials, and stays 200 while the primary serves', async () => {
+    const config = defaultConfig({
+      DATABASE_URL: database.url,
+      DB_POOL_MAX: 1,
+      DB_CONNECT_TIMEOUT_MS: 500,
+      DATABASE_REPLICA_URLS: ['postgresql://reader:secret@127.0.0.1:1/replica'],
+    });
+    const db = await openDatabase(config);
+    const app = await buildApp(config, { database: db, logStream: quiet });
+    try {
+      await migrate(db.pool);
+      const res = await app.inject({ url: '/ready' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ status: 'ready', replicas: [{ replica: '127.0.0.1:1/replica', state: 'failed', lagMs: null }] });
+      expect(res.body).not.toContain('secret');
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -14,7 +14,7 @@ import { seedDemoData } from './customers/seed.js';
 import { createTokenStore } from './auth/token-store.js';
 import { runImportCommand } from './customers/customer.import.js';
 import { customerResource } from './customers/customer.resource.js';
-import { commandLineOrExit, EMBEDDED_NOTE, processIo, type CommandIo, type CommandSpec, type ParsedCommandLine } from './command-line.js';
+import { commandLineOrExit, EMBEDDED_NOTE, processIo, type ArgSpec, type CommandIo, type CommandSpec, type ParsedCommandLine } from './command-line.js';
 import { runMain } from './lib/run-main.js';
 
 type Out = (line: string) => void;
@@ -25,15 +25,35 @@ interface Io {
   config: Pick<Config, 'CSV_FORMULA_GUARD'>;
 }
 
+type RunArgs<Args extends readonly ArgSpec[]> = Omit<Extract<ParsedCommandLine<Args>, { kind: 'run' }>, 'kind'>;
+
 interface Command {
   spec: CommandSpec;
-  run(db: Database, args: { positionals: string[]; values: Record<string, string | boolean | undefined> }, io: Io): Promise<number>;
+  /** The exit code once help (0) or a usage error (2) has been printed, or the run `argv` asks for. */
+  parse(argv: readonly string[], io: CommandIo): { exitCode: number } | { run(db: Database, io: Io): Promise<number> };
+}
+
+/** A command whose `run` gets the arguments its spec declares, typed: a required positional is a string. */
+function defineCommand<const Args extends readonly ArgSpec[]>(definition: {
+  spec: CommandSpec<Args>;
+  run(db: Database, args: RunArgs<Args>, io: Io): Promise<number>;
+}): Command {
+  const { spec, run } = definition;
+  return {
+    spec,
+    parse(argv, io) {
+      const parsed = commandLineOrExit(spec, argv, io);
+      return 'exitCode' in parsed ? parsed : { run: (db, runIo) => run(db, parsed, runIo) };
+    },
+  };
 }
 
 /** What every command reads; with the embedded database, see the note. */
 const DATABASE_ENV = ['DATABASE_URL', 'DIRECT_DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS'] as const;
 
-const spec = (s: Omit<CommandSpec, 'env' | 'notes'> & { env?: CommandSpec['env'] }): CommandSpec => ({
+const spec = <const Args extends readonly ArgSpec[] = readonly []>(
+  s: Omit<CommandSpec<Args>, 'env' | 'notes'> & { env?: CommandSpec['env'] },
+): CommandSpec<Args> => ({
   ...s,
   env: s.env ?? DATABASE_ENV,
   notes: EMBEDDED_NOTE,
@@ -45,7 +65,7 @@ async function migrateFirst(db: Database, err: Out): Promise<void> {
   if (applied.length) err(`applied ${applied.length} migration(s): ${applied.join(', ')}`);
 }
 
-const userCommand = (script: string, active: boolean): Command => ({
+const userCommand = (script: string, active: boolean): Command => defineCommand({
   spec: spec({
     script,
     summary: active
@@ -55,7 +75,7 @@ const userCommand = (script: string, active: boolean): Command => ({
   }),
   async run(db, { positionals: [username] }, { out, err }) {
     await migrateFirst(db, err);
-    if (await createTokenStore(db).setUserActive(username!, active)) {
+    if (await createTokenStore(db).setUserActive(username, active)) {
       out(`user ${username} ${active ? 'activated' : 'deactivated'}`);
       return 0;
     }
@@ -66,15 +86,15 @@ const userCommand = (script: string, active: boolean): Command => ({
 
 /** By the name src/cli.ts is given in package.json's scripts. */
 export const COMMANDS: Record<string, Command> = {
-  migrate: {
+  migrate: defineCommand({
     spec: spec({ script: 'db:migrate', summary: 'Applies the pending migrations of prisma/migrations.' }),
     async run(db, _args, { out, err }) {
       const { applied } = await migrate(db.migrationPool, { log: err });
       out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'no pending migrations');
       return 0;
     },
-  },
-  seed: {
+  }),
+  seed: defineCommand({
     spec: spec({
       script: 'db:seed',
       summary: 'Loads the demo customers (idempotent) and prints a demo token if the demo user had none.',
@@ -87,8 +107,8 @@ export const COMMANDS: Record<string, Command> = {
       else out('the demo user already has a token; create another with: npm run token:create -- demo');
       return 0;
     },
-  },
-  'token:create': {
+  }),
+  'token:create': defineCommand({
     spec: spec({
       script: 'token:create',
       summary: 'Creates USERNAME if needed (active) and a new API token for it; the key is alone on the last line.',
@@ -96,13 +116,13 @@ export const COMMANDS: Record<string, Command> = {
     }),
     async run(db, { positionals: [username] }, { out, err }) {
       await migrateFirst(db, err);
-      const key = await createTokenStore(db).create(username!);
+      const key = await createTokenStore(db).create(username);
       out(`token created for ${username} (shown once; only its hash is stored):`);
       out(key);
       return 0;
     },
-  },
-  'token:revoke': {
+  }),
+  'token:revoke': defineCommand({
     spec: spec({
       script: 'token:revoke',
       summary: 'Deletes the token with this key; exits 1 if there is none.',
@@ -110,17 +130,17 @@ export const COMMANDS: Record<string, Command> = {
     }),
     async run(db, { positionals: [key] }, { out, err }) {
       await migrateFirst(db, err);
-      if (await createTokenStore(db).revoke(key!)) {
+      if (await createTokenStore(db).revoke(key)) {
         out('token revoked');
         return 0;
       }
       err('no such token');
       return 1;
     },
-  },
+  }),
   'user:deactivate': userCommand('user:deactivate', false),
   'user:activate': userCommand('user:activate', true),
-  'customers:import': {
+  'customers:import': defineCommand({
     spec: spec({
       script: 'customers:import',
       summary: 'Loads customers from a CSV export (this service\'s or the original\'s) or JSON Lines, all or nothing.',
@@ -131,33 +151,33 @@ export const COMMANDS: Record<string, Command> = {
     async run(db, { positionals: [file], values }, { out, err, config }) {
       // The database first: a missing schema or an unreachable database shows before the file is read.
       await migrateFirst(db, err);
-      return runImportCommand(db.pool, customerResource, { file: file!, dryRun: values['dry-run'] === true }, {
+      return runImportCommand(db.pool, customerResource, { file, dryRun: values['dry-run'] === true }, {
         out,
         err,
         restoreFormulas: config.CSV_FORMULA_GUARD,
       });
     },
-  },
+  }),
 };
 
 const GENERAL_USAGE = `usage: tsx src/cli.ts COMMAND [options] [arguments], COMMAND one of: ${Object.keys(COMMANDS).join(', ')}
 (run through their npm scripts, e.g. npm run token:create -- --help)`;
 
 /**
- * The command `args` names (first) and its parsed arguments, or the exit code once help (0) or
- * what is wrong with them (2) has been printed.
+ * The command `args` names (first) and the run its arguments ask for, or the exit code once help
+ * (0) or what is wrong with them (2) has been printed.
  */
 function parseInvocation(
   args: readonly string[],
   io: CommandIo = processIo,
-): { exitCode: number } | (Extract<ParsedCommandLine, { kind: 'run' }> & { command: Command }) {
+): { exitCode: number } | { command: Command; run(db: Database, io: Io): Promise<number> } {
   const [name, ...rest] = args;
   const command = name === undefined ? undefined : COMMANDS[name];
   if (!command) {
     io.err(`${GENERAL_USAGE}\n`);
     return { exitCode: 2 };
   }
-  const parsed = commandLineOrExit(command.spec, rest, io);
+  const parsed = command.parse(rest, io);
   return 'exitCode' in parsed ? parsed : { ...parsed, command };
 }
 
@@ -171,7 +191,7 @@ export async function runCommand(
 ): Promise<number> {
   const parsed = parseInvocation(args, { out: (text) => out(text.trimEnd()), err: (text) => err(text.trimEnd()) });
   if ('exitCode' in parsed) return parsed.exitCode;
-  return parsed.command.run(db, parsed, { out, err, config });
+  return parsed.run(db, { out, err, config });
 }
 
 async function main(): Promise<number> {
@@ -191,7 +211,7 @@ async function main(): Promise<number> {
   }
   const db = await openDatabase(config, { role: 'command', name: command.spec.script });
   try {
-    return await command.run(db, parsed, {
+    return await parsed.run(db, {
       out: (l) => process.stdout.write(`${l}\n`),
       err: (l) => process.stderr.write(`${l}\n`),
       config,

@@ -18,11 +18,18 @@ export interface OptionSpec {
   text: string;
 }
 
-export interface CommandSpec {
+export interface ArgSpec {
+  readonly name: string;
+  readonly text: string;
+  readonly optional?: boolean;
+}
+
+/** `Args` are the positional arguments, as a tuple when declared inline (see Positionals). */
+export interface CommandSpec<Args extends readonly ArgSpec[] = readonly ArgSpec[]> {
   /** The npm script, e.g. `token:create` (`start` for `npm start`). */
   script: string;
   summary: string;
-  args?: readonly { name: string; text: string; optional?: boolean }[];
+  args?: Args;
   options?: Readonly<Record<string, OptionSpec>>;
   /** The configuration variables it reads; their text is the config schema's description. */
   env: readonly EnvName[];
@@ -70,13 +77,30 @@ export function usage(spec: CommandSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
-export type ParsedCommandLine =
+/** The positionals of a run, one per declared argument: a required one is a `string`. */
+export type Positionals<Args extends readonly ArgSpec[]> = {
+  -readonly [K in keyof Args]: Args[K] extends { optional: true } ? string | undefined : string;
+};
+
+export type ParsedCommandLine<Args extends readonly ArgSpec[] = readonly ArgSpec[]> =
   | { kind: 'help'; text: string }
   | { kind: 'error'; text: string }
-  | { kind: 'run'; values: Record<string, string | boolean | undefined>; positionals: string[] };
+  | { kind: 'run'; values: Record<string, string | boolean | undefined>; positionals: Positionals<Args> };
+
+/** Whether `positionals` fit `spec.args`: every required one given, none past the last. */
+function fitsArgs<Args extends readonly ArgSpec[]>(
+  positionals: readonly string[],
+  spec: CommandSpec<Args>,
+): positionals is Positionals<Args> {
+  const declared: readonly ArgSpec[] = spec.args ?? [];
+  return positionals.length >= declared.filter((a) => !a.optional).length && positionals.length <= declared.length;
+}
 
 /** Parses `argv` (the arguments after the script) against `spec`. */
-export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): ParsedCommandLine {
+export function parseCommandLine<const Args extends readonly ArgSpec[]>(
+  spec: CommandSpec<Args>,
+  argv: readonly string[],
+): ParsedCommandLine<Args> {
   const options = Object.fromEntries(
     Object.entries({ ...spec.options, help: HELP }).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
   );
@@ -87,14 +111,14 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): Pa
     return { kind: 'error', text: `${(error as Error).message}\n${usage(spec)}` };
   }
   if (parsed.values.help) return { kind: 'help', text: usage(spec) };
-  const declared = spec.args ?? [];
-  const required = declared.filter((a) => !a.optional).length;
-  if (parsed.positionals.length < required || parsed.positionals.length > declared.length) {
-    const missing = declared.slice(parsed.positionals.length).find((a) => !a.optional);
-    const problem = missing ? `missing ${missing.name}` : `unexpected argument: ${parsed.positionals[declared.length]}`;
+  const { positionals } = parsed;
+  if (!fitsArgs(positionals, spec)) {
+    const declared: readonly ArgSpec[] = spec.args ?? [];
+    const missing = declared.slice(positionals.length).find((a) => !a.optional);
+    const problem = missing ? `missing ${missing.name}` : `unexpected argument: ${positionals[declared.length]}`;
     return { kind: 'error', text: `${problem}\n${usage(spec)}` };
   }
-  return { kind: 'run', values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+  return { kind: 'run', values: parsed.values as Record<string, string | boolean | undefined>, positionals };
 }
 
 /** Where a command's help goes (out) and its usage errors (err). */
@@ -112,11 +136,11 @@ export const processIo: CommandIo = {
  * For an entry point: prints help (exit 0) or the error and usage (exit 2) and returns that
  * exit code, or returns the parsed arguments to run with.
  */
-export function commandLineOrExit(
-  spec: CommandSpec,
+export function commandLineOrExit<const Args extends readonly ArgSpec[]>(
+  spec: CommandSpec<Args>,
   argv: readonly string[],
   io: CommandIo = processIo,
-): { exitCode: number } | Extract<ParsedCommandLine, { kind: 'run' }> {
+): { exitCode: number } | Extract<ParsedCommandLine<Args>, { kind: 'run' }> {
   const parsed = parseCommandLine(spec, argv);
   if (parsed.kind === 'help') {
     io.out(parsed.text);

@@ -22,8 +22,8 @@ export function createMemoryHistoryStore({ maxKeys = 100_000, maxEntries = 1_000
       const at = now();
       // Oldest first; entries at or before the window's start are gone, as DRF pops them.
       const history = histories.get(key) ?? [];
-      let expired = 0;
-      while (expired < history.length && history[expired]! <= at - durationMs) expired++;
+      const kept = history.findIndex((time) => time > at - durationMs);
+      const expired = kept === -1 ? history.length : kept;
       if (expired > 0) history.splice(0, expired);
       const allowed = history.length < limit;
       if (allowed && record) history.push(at);

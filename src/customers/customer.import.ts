@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copySupported } from '../db/copy-support.js';
 import { copyTextField } from '../db/copy-text.js';
+import { oneRow } from '../db/one-row.js';
 import { advanceIdSequence, maxId } from '../db/sequences.js';
 import type { CompiledField, CompiledResource } from '../resource/declaration.js';
 import { readImportLines, type ImportValue } from '../resource/import-rows.js';
@@ -90,17 +91,20 @@ function copyStager(client: pg.PoolClient, columns: string): Stager {
 function insertStager(client: pg.PoolClient, columns: string, fields: readonly CompiledField[]): Stager {
   const types = ['integer', ...fields.map(sqlType)];
   const sql = `INSERT INTO ${STAGING} (${columns}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
-  let batch: ImportValue[][] = types.map(() => []);
+  let lines: number[] = [];
+  let cells: ImportValue[][] = fields.map(() => []);
   const flush = async () => {
-    if (batch[0]!.length === 0) return;
-    await client.query(sql, batch);
-    batch = types.map(() => []);
+    if (lines.length === 0) return;
+    await client.query(sql, [lines, ...cells]);
+    lines = [];
+    cells = fields.map(() => []);
   };
   return {
     async add(line, values) {
-      batch[0]!.push(line);
-      values.forEach((value, i) => batch[i + 1]!.push(value));
-      if (batch[0]!.length >= INSERT_BATCH) await flush();
+      lines.push(line);
+      // `values` has one entry per field, in field order (resource/import-rows.ts).
+      cells.forEach((column, i) => column.push(values[i] ?? null));
+      if (lines.length >= INSERT_BATCH) await flush();
     },
     finish: flush,
   };
@@ -180,7 +184,11 @@ export async function importCustomers(
 
 /** Channels, sequences and the one `INSERT … ON CONFLICT (id) DO UPDATE` from the staging table. */
 async function upsert(client: pg.PoolClient, fields: readonly CompiledField[]) {
-  const col = (name: string) => `"${fields.find((f) => f.name === name)!.column}"`;
+  const col = (name: string) => {
+    const field = fields.find((f) => f.name === name);
+    if (!field) throw new Error(`the resource has no ${name} field to import`);
+    return `"${field.column}"`;
+  };
   const [id, created, modified, channel] = [col('id'), col('created_date'), col('modified_date'), col('channel')];
   const data = fields.filter((f) => f.name !== 'id' && f.valueType !== 'datetime').map((f) => `"${f.column}"`);
   const all = fields.map((f) => `"${f.column}"`);
@@ -189,17 +197,17 @@ async function upsert(client: pg.PoolClient, fields: readonly CompiledField[]) {
     `INSERT INTO channel (id, name) SELECT DISTINCT ${channel}, 'Channel ' || ${channel} FROM ${STAGING}
      WHERE ${channel} IS NOT NULL ORDER BY 1 ON CONFLICT (id) DO NOTHING`,
   );
-  const { rows: [counts] } = await client.query<{ inserted: string; without_id: string; max_id: number | null }>(
+  const counts = oneRow(await client.query<{ inserted: string; without_id: string; max_id: number | null }>(
     `SELECT count(*) FILTER (WHERE c.id IS NULL) AS inserted, count(*) FILTER (WHERE s.${id} IS NULL) AS without_id,
             max(s.${id}) AS max_id
      FROM ${STAGING} s LEFT JOIN customer c ON c.id = s.${id}`,
-  );
+  ));
   // New ids must not land on an id this very file brings.
-  if (Number(counts!.without_id) > 0) {
-    await advanceIdSequence(client, 'customer', Math.max((await maxId(client, 'customer')) ?? 0, counts!.max_id ?? 0) || null);
+  if (Number(counts.without_id) > 0) {
+    await advanceIdSequence(client, 'customer', Math.max((await maxId(client, 'customer')) ?? 0, counts.max_id ?? 0) || null);
   }
   const sameData = `(${data.map((c) => `old.${c}`).join(', ')}) IS NOT DISTINCT FROM (${data.map((c) => `s.${c}`).join(', ')})`;
-  const { rows: [affected] } = await client.query<{ n: string }>(
+  const affected = oneRow(await client.query<{ n: string }>(
     `WITH upserted AS (
        INSERT INTO customer AS c (${all.join(', ')})
        SELECT COALESCE(s.${id}, nextval(pg_get_serial_sequence('customer', 'id'))::integer),
@@ -213,10 +221,10 @@ async function upsert(client: pg.PoolClient, fields: readonly CompiledField[]) {
        WHERE (${all.map((c) => `c.${c}`).join(', ')}) IS DISTINCT FROM (${all.map((c) => `EXCLUDED.${c}`).join(', ')})
        RETURNING 1)
      SELECT count(*) AS n FROM upserted`,
-  );
+  ));
   await advanceIdSequence(client, 'customer');
   await advanceIdSequence(client, 'channel');
-  return { inserted: Number(counts!.inserted), changed: Number(affected!.n), channelsCreated: channels.rowCount ?? 0 };
+  return { inserted: Number(counts.inserted), changed: Number(affected.n), channelsCreated: channels.rowCount ?? 0 };
 }
 
 type Out = (line: string) => void;

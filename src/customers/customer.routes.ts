@@ -13,7 +13,7 @@ const customerRoutes: FastifyPluginAsync = async (scope) => {
     path: '/list-simple/',
     resource: customerResource,
     // customer_count is kept exact by triggers (prisma/migrations): page 1 counts nothing.
-    repository: createListRepository(scope.db.pool, customerResource, { unfilteredCountTable: 'customer_count' }),
+    repository: createListRepository(scope.db, customerResource, { unfilteredCountTable: 'customer_count' }),
     downloadName: 'customers',
   });
 };

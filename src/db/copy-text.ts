@@ -10,5 +10,5 @@ export function copyTextField(value: string | number | null): string {
   if (value === null) return '\\N';
   const text = String(value);
   // Most fields hold none of the four: test before building a new string.
-  return SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : text;
+  return SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c] ?? c) : text;
 }

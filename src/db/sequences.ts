@@ -4,6 +4,7 @@
  * ever handed out (then deleted) is handed out again.
  */
 import type pg from 'pg';
+import { oneRow } from './one-row.js';
 
 export type TableWithSerialId = 'channel' | 'customer';
 
@@ -17,9 +18,10 @@ export async function maxId(client: pg.ClientBase | pg.Pool, table: TableWithSer
 export async function advanceIdSequence(client: pg.ClientBase | pg.Pool, table: TableWithSerialId, atLeast?: number | null): Promise<void> {
   const target = atLeast === undefined ? await maxId(client, table) : atLeast;
   if (target === null) return;
-  const { rows: [seq] } = await client.query<{ name: string }>(`SELECT pg_get_serial_sequence($1, 'id') AS name`, [table]);
+  const { name } = oneRow(await client.query<{ name: string | null }>(`SELECT pg_get_serial_sequence($1, 'id') AS name`, [table]));
+  if (name === null) throw new Error(`${table}.id has no sequence`);
   // The name comes quoted from PostgreSQL itself.
-  const { rows: [state] } = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${seq!.name}`);
-  const used = Number(state!.last_value) - (state!.is_called ? 0 : 1);
-  if (target > used) await client.query('SELECT setval($1::regclass, $2)', [seq!.name, target]);
+  const state = oneRow(await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${name}`));
+  const used = Number(state.last_value) - (state.is_called ? 0 : 1);
+  if (target > used) await client.query('SELECT setval($1::regclass, $2)', [name, target]);
 }

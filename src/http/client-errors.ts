@@ -10,14 +10,18 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { detailJson } from './errors.js';
 
-const DETAILS: Record<number, string> = {
+const DETAILS = {
   400: 'Malformed request.',
   408: 'The request was not received in time.',
   431: 'Request header fields too large.',
-};
+} as const;
+
+type AnsweredStatus = keyof typeof DETAILS;
+
+const isAnswered = (status: number): status is AnsweredStatus => Object.hasOwn(DETAILS, status);
 
 /** The status Node's own handler would have chosen for this parser or timeout error. */
-function statusOf(error: Error & { code?: string }): number {
+function statusOf(error: Error & { code?: string }): AnsweredStatus {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
   if (error.code === 'HPE_HEADER_OVERFLOW') return 431;
   return 400;
@@ -47,7 +51,7 @@ export function createClientErrorHandler(log: () => FastifyBaseLogger) {
     log().debug({ err: error, status }, 'client error answered by the server');
     // Node's own rule (`socketOnError`): answer only if no response has started on this socket.
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
-    if (socket.writable && !inFlight?.headersSent) socket.write(rawErrorResponse(status, DETAILS[status]!));
+    if (socket.writable && !inFlight?.headersSent) socket.write(rawErrorResponse(status, DETAILS[status]));
     socket.destroy();
   };
 }
@@ -56,6 +60,6 @@ export function createClientErrorHandler(log: () => FastifyBaseLogger) {
 export function frameworkErrors(error: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
   request.log.debug({ err: error }, 'request refused before routing');
   const status = (error as { statusCode?: number }).statusCode ?? 400;
-  const detail = error.code === 'FST_ERR_BAD_URL' ? 'Malformed request URL.' : (DETAILS[status] ?? DETAILS[400]!);
+  const detail = error.code === 'FST_ERR_BAD_URL' ? 'Malformed request URL.' : (isAnswered(status) ? DETAILS[status] : DETAILS[400]);
   void reply.code(status).type('application/json').send(Buffer.from(detailJson(detail)));
 }

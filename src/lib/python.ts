@@ -17,8 +17,8 @@ export const isPyWhitespace = (char: string): boolean => PY_SPACE_CHAR.test(char
 export function pyStrip(value: string): string {
   let start = 0;
   let end = value.length;
-  while (start < end && isPyWhitespace(value[start]!)) start++;
-  while (end > start && isPyWhitespace(value[end - 1]!)) end--;
+  while (start < end && isPyWhitespace(value.charAt(start))) start++;
+  while (end > start && isPyWhitespace(value.charAt(end - 1))) end--;
   return value.slice(start, end);
 }
 
@@ -26,6 +26,7 @@ export function pyStrip(value: string): string {
 export function compareCodePoints(a: string, b: string): number {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
+    // i is inside both strings (the loop bound): codePointAt cannot return undefined.
     const x = a.codePointAt(i)!;
     const y = b.codePointAt(i)!;
     if (x !== y) return x - y;
@@ -41,7 +42,8 @@ export function sortEntriesByKey<T extends readonly [string, unknown]>(entries: 
 
 /** The value 0–9 of a Unicode decimal digit (category Nd), as Python's `int()` and `re`'s `\d` read it. */
 export function decimalDigitValue(char: string): number | null {
-  const code = char.codePointAt(0)!;
+  const code = char.codePointAt(0);
+  if (code === undefined) return null;
   if (code >= 0x30 && code <= 0x39) return code - 0x30;
   if (!/^\p{Nd}$/u.test(char)) return null;
   // Unicode encodes every decimal digit set as a contiguous 0–9 run, so count back to the run's start.
@@ -84,9 +86,10 @@ export function pythonInt(value: string): bigint | null {
   }
   const match = PY_INT.exec(ascii);
   if (!match) return null;
-  const digits = match[2]!.replace(/_/g, '');
+  const [, sign, digitRun = ''] = match;
+  const digits = digitRun.replace(/_/g, '');
   // CPython ≥ 3.10.7/3.11 refuses to convert more than 4300 digits (int_max_str_digits).
   if (digits.length > 4300) return null;
   const number = BigInt(digits);
-  return match[1] === '-' ? -number : number;
+  return sign === '-' ? -number : number;
 }

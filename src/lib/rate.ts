@@ -8,7 +8,10 @@ export interface Rate {
   durationSeconds: number;
 }
 
-const PERIODS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
+/** Seconds in a period, by the period's first letter. */
+const PERIODS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+const isPeriod = (letter: string): letter is keyof typeof PERIODS => Object.hasOwn(PERIODS, letter);
 
 /**
  * `parse_rate`: `100/second`, `1000/minute`, `5/hour`, `20/day`. DRF reads only the period's
@@ -17,9 +20,9 @@ const PERIODS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 864
  * `100/10s` or `100 per minute` are refused instead of silently meaning something else.
  */
 export function parseRate(text: string): Rate {
-  const match = /^(\d+)\/([smhd])[a-z]*$/.exec(text.trim());
-  if (!match) throw new Error('must look like 100/second, 1000/minute, 50/hour or 5000/day');
-  const numRequests = Number(match[1]);
+  const [, count = '', letter = ''] = /^(\d+)\/([a-z])[a-z]*$/.exec(text.trim()) ?? [];
+  if (!isPeriod(letter)) throw new Error('must look like 100/second, 1000/minute, 50/hour or 5000/day');
+  const numRequests = Number(count);
   if (!Number.isSafeInteger(numRequests) || numRequests < 1) throw new Error('must allow at least 1 request');
-  return { numRequests, durationSeconds: PERIODS[match[2]!]! };
+  return { numRequests, durationSeconds: PERIODS[letter] };
 }

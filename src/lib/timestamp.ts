@@ -43,8 +43,8 @@ export function parseDjangoDateTime(value: string): string | null {
   const text = toAsciiDigits(pyStrip(value));
   const date = DATE_ONLY.exec(text);
   const match = date ? null : DATETIME.exec(text);
-  if (!date && !match) return null;
-  const parts = (date ?? match)!;
+  const parts = date ?? match;
+  if (!parts) return null;
   const [year, month, day] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
   const [hour, minute, second] = match ? [Number(match[4]), Number(match[5]), Number(match[6] ?? 0)] : [0, 0, 0];
   const micro = match?.[7] ? match[7].padEnd(6, '0') : '000000';

@@ -3,7 +3,8 @@
  * `limit=all` every matching row from one snapshot. Pages and counts are single statements on
  * the pool; an export counts and reads inside one REPEATABLE READ transaction (snapshot.ts), by a
  * cursor (snapshot-cursor.ts) or, for CSV where the server can, a COPY (snapshot-copy.ts). COPY
- * and cursors need a connection of their own, so they stay on `pg`.
+ * and cursors need a connection of their own, so they stay on `pg`. With streaming replicas, every
+ * read goes to one of them (db/replicas.ts), falling back to the primary.
  */
 import type pg from 'pg';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
@@ -11,6 +12,7 @@ import type { ExportSource, Row } from '../resource/rows.js';
 import { compileListQuery, type SqlFragment } from '../resource/list-sql.js';
 import { compileCsvCopy } from '../resource/csv-sql.js';
 import { copySupported } from '../db/copy-support.js';
+import type { ReplicaSet } from '../db/replicas.js';
 import { openSnapshot } from './snapshot.js';
 import { readRows } from './snapshot-cursor.js';
 import { copyRows } from './snapshot-copy.js';
@@ -48,8 +50,14 @@ export interface ListRepositoryOptions {
 // As the declaration's own names: it ends up quoted in SQL.
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
+/** Where a list reads: the primary's pool, and the streaming replicas that take reads off it (the Database is one). */
+export interface ReadSource {
+  pool: pg.Pool;
+  replicas?: ReplicaSet | null;
+}
+
 export function createListRepository(
-  pool: pg.Pool,
+  { pool, replicas }: ReadSource,
   resource: CompiledResource,
   { unfilteredCountTable }: ListRepositoryOptions = {},
 ): ListRepository {
@@ -72,21 +80,25 @@ export function createListRepository(
       throw error;
     }));
 
+  // On the next usable replica, the one after it if that fails, and last on the primary (db/replicas.ts).
+  const onReadPool = <T>(work: (readPool: pg.Pool) => Promise<T>): Promise<T> => (replicas ? replicas.read(pool, work) : work(pool));
+
   return {
     async count(conditions) {
-      const { rows } = await pool.query<{ n: string }>(countQuery(conditions));
+      const { rows } = await onReadPool((readPool) => readPool.query<{ n: string }>(countQuery(conditions)));
       return Number(rows[0]?.n ?? 0);
     },
 
     async findPage({ conditions, ordering, offset, limit }) {
-      const { rows } = await pool.query<Row>(sql.page(conditions, ordering, offset, limit));
+      const { rows } = await onReadPool((readPool) => readPool.query<Row>(sql.page(conditions, ordering, offset, limit)));
       return rows;
     },
 
     async openExport(conditions, ordering, { signal }) {
       // Asked before the snapshot holds a connection: the embedded database has only one.
       const copies = await copyAvailable();
-      const snapshot = await openSnapshot(pool, countQuery(conditions), { signal });
+      // The whole export then reads from the one server, and the one snapshot, it opened on.
+      const snapshot = await onReadPool((readPool) => openSnapshot(readPool, countQuery(conditions), { signal }));
       return {
         count: snapshot.count,
         close: () => snapshot.close(),

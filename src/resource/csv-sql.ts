@@ -39,6 +39,7 @@ const quote = (identifier: string) => `"${identifier}"`;
 /** A text cell: NULL when empty, `'` + text when a spreadsheet would run it. */
 function textCellSql(column: string, formulaGuard: boolean): string {
   if (!formulaGuard) return `NULLIF(${column}, '')`;
+  // Spreading a string gives whole code points, none empty: codePointAt(0) is never undefined.
   const firstCodes = [...FORMULA_FIRST_CHARACTERS].map((c) => c.codePointAt(0)!);
   const maxFirst = Math.max(...firstCodes);
   // Most text starts with a letter: one comparison, then the short list, and the pattern last.

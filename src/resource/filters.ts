@@ -41,9 +41,9 @@ const DECIMAL = /^([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:e([+-]?\d+))?$/i;
 function decimalAscii(s: string): string | null {
   let out = '';
   for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
     if (ch === '_') continue;
-    if (cp > 0 && cp <= 127) out += ch;
+    // U+0001–U+007F; a non-BMP character starts with a surrogate and compares above.
+    if (ch > '\x00' && ch <= '\x7f') out += ch;
     else if (isPyWhitespace(ch)) out += ' ';
     else {
       const digit = decimalDigitValue(ch);
@@ -258,7 +258,10 @@ export function createQueryParser(
       }
       // Built in declaration order, whatever order zod or the client used.
       const errors: Record<string, string[]> = {};
-      for (const param of params) if (messages.has(param)) errors[param] = messages.get(param)!;
+      for (const param of params) {
+        const list = messages.get(param);
+        if (list) errors[param] = list;
+      }
       throw new InvalidQuery(errors);
     }
     const conditions: Condition[] = [];

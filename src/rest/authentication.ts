@@ -38,15 +38,15 @@ export function createTokenAuthentication(store: TokenLookup, keyword = 'Token')
   async function authenticate(authorizationHeader: string | undefined): Promise<AuthUser | null> {
     const bytes = headerBytes(authorizationHeader ?? '');
     // Splitting the Latin-1 view splits the bytes: every byte is one char, whitespace is ASCII.
-    const parts = bytes.toString('latin1').split(ASCII_WHITESPACE).filter((part) => part !== '');
+    const [scheme, credentials, ...extra] = bytes.toString('latin1').split(ASCII_WHITESPACE).filter((part) => part !== '');
     // The scheme is compared case-insensitively, as `auth[0].lower() != keyword.lower().encode()`.
-    if (parts.length === 0 || asciiLower(parts[0]!) !== asciiLower(keyword)) return null;
-    if (parts.length === 1) fail('Invalid token header. No credentials provided.');
-    if (parts.length > 2) fail('Invalid token header. Token string should not contain spaces.');
+    if (scheme === undefined || asciiLower(scheme) !== asciiLower(keyword)) return null;
+    if (credentials === undefined) return fail('Invalid token header. No credentials provided.');
+    if (extra.length > 0) return fail('Invalid token header. Token string should not contain spaces.');
 
     let key: string;
     try {
-      key = utf8Strict.decode(Buffer.from(parts[1]!, 'latin1'));
+      key = utf8Strict.decode(Buffer.from(credentials, 'latin1'));
     } catch {
       return fail('Invalid token header. Token string should not contain invalid characters.');
     }

@@ -24,12 +24,14 @@ export interface Negotiated<R> {
   params: Readonly<Record<string, string>>;
 }
 
+/** 3 `type/sub; param=v`, 2 `type/sub`, 1 `type/*`, 0 `*\/*`. */
+type Precedence = 0 | 1 | 2 | 3;
+
 interface MediaType {
   mainType: string;
   subType: string;
   params: Map<string, string>;
-  /** 3 `type/sub; param=v`, 2 `type/sub`, 1 `type/*`, 0 `*\/*`. */
-  precedence: number;
+  precedence: Precedence;
 }
 
 // Python's bytes.strip(): ASCII whitespace only.
@@ -77,7 +79,7 @@ function parseMediaType(text: string): MediaType | null {
   const slash = lower.indexOf('/');
   const mainType = slash < 0 ? lower : lower.slice(0, slash);
   const subType = slash < 0 ? '' : lower.slice(slash + 1);
-  let precedence = 3;
+  let precedence: Precedence = 3;
   if (mainType === '*') precedence = 0;
   else if (subType === '*') precedence = 1;
   else if (params.size === 0 || (params.size === 1 && params.has('q'))) precedence = 2;
@@ -115,19 +117,22 @@ export function selectRenderer<R extends Negotiable>(
   const header = accept === undefined || stripAscii(accept) === '' ? '*/*' : accept;
   // DRF groups by precedence in sets: q-values neither order nor exclude anything (`q=0` still
   // matches). Within a group we keep the header's order where Python's set order is arbitrary.
-  const groups: Array<Array<{ text: string; type: MediaType }>> = [[], [], [], []];
+  type Range = { text: string; type: MediaType };
+  const byPrecedence: [Range[], Range[], Range[], Range[]] = [[], [], [], []];
   const seen = new Set<string>();
   for (const token of header.split(',')) {
     const text = pyStrip(token);
     if (seen.has(text)) continue;
     seen.add(text);
     const type = parseMediaType(text);
-    if (type) groups[3 - type.precedence]!.push({ text, type });
+    if (type) byPrecedence[type.precedence].push({ text, type });
   }
 
-  for (const group of groups) {
+  // Most specific first.
+  for (const group of byPrecedence.toReversed()) {
     for (const renderer of candidates) {
-      const own = [renderer.mediaType, ...(renderer.alsoAccepts ?? [])].map((t) => parseMediaType(t)!);
+      // A renderer's own type that did not parse would match nothing, as a client's does not.
+      const own = [renderer.mediaType, ...(renderer.alsoAccepts ?? [])].flatMap((t) => parseMediaType(t) ?? []);
       for (const client of group) {
         const served = own.find((type) => matches(type, client.type));
         if (!served) continue;

@@ -57,7 +57,7 @@ describe('CsvRowEndings', () => {
 describe.skipIf(!hasRealServer())('CSV written by COPY on a PostgreSQL server', () => {
   let database: TestDatabase;
   let pool: pg.Pool;
-  const repository = () => createListRepository(pool, customerResource, { unfilteredCountTable: 'customer_count' });
+  const repository = () => createListRepository({ pool }, customerResource, { unfilteredCountTable: 'customer_count' });
   const signal = new AbortController().signal;
   const ctx: RenderContext = { mediaType: 'text/csv', params: {}, fields: customerResource.fields, title: 'customers' };
   const envelope = { count: 0, next: null, previous: null };

@@ -54,6 +54,8 @@ export interface PostgresNode {
   /** postgresql:// URL of `database` on this node. */
   url(database?: string): string;
   stop(): Promise<void>;
+  /** Starts it again after stop(), with the same settings and data. */
+  start(): Promise<void>;
 }
 
 export interface Topology {
@@ -134,7 +136,10 @@ export async function buildTopology(options: { statementTimeoutMs: number }): Pr
       `-p ${port}`, `-k ${dir}`, `-c listen_addresses=127.0.0.1`, '-c fsync=off', '-c synchronous_commit=off',
       '-c full_page_writes=off', '-c shared_buffers=64MB', '-c max_connections=100',
     ].join(' ');
-    await asPostgres('pg_ctl', ['-D', dataDir, '-o', opts, '-l', join(dir, `${name}.log`), '-w', '-t', '60', 'start']);
+    const start = async () => {
+      await asPostgres('pg_ctl', ['-D', dataDir, '-o', opts, '-l', join(dir, `${name}.log`), '-w', '-t', '60', 'start']);
+    };
+    await start();
     const node: PostgresNode = {
       port,
       dataDir,
@@ -142,6 +147,7 @@ export async function buildTopology(options: { statementTimeoutMs: number }): Pr
       stop: async () => {
         await asPostgres('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
       },
+      start,
     };
     undo.push(node.stop);
     return node;

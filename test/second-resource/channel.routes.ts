@@ -9,7 +9,7 @@ const channelRoutes: FastifyPluginAsync = async (scope) => {
     ...scope.listPolicies,
     path: '/list/',
     resource: channelResource,
-    repository: createListRepository(scope.db.pool, channelResource),
+    repository: createListRepository(scope.db, channelResource),
     downloadName: 'channels',
   });
 };

@@ -27,10 +27,11 @@ export function quoteCsvField(text: string): string {
 /** One row as a CSV line, cells in field order. Datetimes are already DRF text. */
 function csvLine(row: Row, fields: readonly CompiledField[], formulaGuard: boolean): string {
   let line = '';
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i]!;
+  let separator = '';
+  for (const field of fields) {
+    line += separator;
+    separator = ',';
     const value = row[field.name];
-    if (i > 0) line += ',';
     if (value === null || value === undefined) continue;
     const text = String(value);
     line += quoteCsvField(formulaGuard && field.valueType === 'text' ? neutraliseFormula(text) : text);

@@ -12,11 +12,13 @@ const MAX_INDENT = 8;
  * not Python's "newlines without indentation"). Anything int() rejects means compact.
  */
 export function getIndent(ctx: AcceptedMediaType | undefined): number | null {
-  if (!ctx || !Object.hasOwn(ctx.params, 'indent')) return null;
+  const raw = ctx?.params.indent;
+  if (raw === undefined) return null;
   // The value is bytes there: int() accepts ASCII whitespace, a sign and `_` between digits only.
-  const match = /^[ \t\n\r\x0b\x0c]*([+-]?)(\d(?:_?\d)*)[ \t\n\r\x0b\x0c]*$/.exec(ctx.params.indent!);
+  const match = /^[ \t\n\r\x0b\x0c]*([+-]?)(\d(?:_?\d)*)[ \t\n\r\x0b\x0c]*$/.exec(raw);
   if (!match) return null;
-  const indent = match[1] === '-' ? 0 : Math.min(Number(match[2]!.replace(/_/g, '')), MAX_INDENT);
+  const [, sign, digits = ''] = match;
+  const indent = sign === '-' ? 0 : Math.min(Number(digits.replace(/_/g, '')), MAX_INDENT);
   return indent === 0 ? null : indent;
 }
 

@@ -69,6 +69,7 @@ export function contentTypeOf(renderer: Pick<Renderer, 'mediaType' | 'charset'>)
  * client named it (`…spreadsheetml.sheet`); otherwise, as in DRF, with its own.
  */
 export function responseContentType(renderer: Renderer, acceptedMediaType: string): string {
-  const accepted = acceptedMediaType.split(';')[0]!.trim().toLowerCase();
+  const [type = ''] = acceptedMediaType.split(';', 1);
+  const accepted = type.trim().toLowerCase();
   return renderer.alsoAccepts?.find((type) => type.toLowerCase() === accepted) ?? contentTypeOf(renderer);
 }

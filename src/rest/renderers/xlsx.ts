@@ -63,16 +63,22 @@ function toCell(value: unknown, field: CompiledField): CellValue {
   }
 }
 
-/** Widths in characters: the longest of the header and the first batch's values, within bounds. */
-function columnWidths(fields: readonly CompiledField[], sample: readonly Row[]): number[] {
+interface SizedColumn {
+  field: CompiledField;
+  /** In characters. */
+  width: number;
+}
+
+/** Each field with its width: the longest of the header and the first batch's values, within bounds. */
+function sizeColumns(fields: readonly CompiledField[], sample: readonly Row[]): SizedColumn[] {
   return fields.map((field) => {
-    if (field.valueType === 'datetime') return DATETIME_FORMAT.length + 2;
+    if (field.valueType === 'datetime') return { field, width: DATETIME_FORMAT.length + 2 };
     let longest = field.name.length;
     for (const row of sample) {
       const value = row[field.name];
       if (value !== null && value !== undefined) longest = Math.max(longest, String(value).length);
     }
-    return Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, longest + 2));
+    return { field, width: Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, longest + 2)) };
   });
 }
 
@@ -136,14 +142,14 @@ function workbookStream(
     let sheets = 0;
     let rowsInSheet = 0;
 
-    const openSheet = (widths: readonly number[]): ExcelJS.Worksheet => {
+    const openSheet = (columns: readonly SizedColumn[]): ExcelJS.Worksheet => {
       sheets += 1;
       const opened = workbook.addWorksheet(sheets === 1 ? title : `${title} (${sheets})`, {
         views: [{ state: 'frozen', ySplit: 1, xSplit: 0 }],
       });
-      opened.columns = fields.map((field, i) => ({
+      opened.columns = columns.map(({ field, width }) => ({
         key: field.name,
-        width: widths[i]!,
+        width,
         ...(field.valueType === 'datetime' ? { style: { numFmt: DATETIME_FORMAT } } : {}),
       }));
       const header = opened.addRow(fields.map((f) => f.name));
@@ -172,15 +178,15 @@ function workbookStream(
       });
     };
 
-    let widths: number[] | null = null;
+    let columns: SizedColumn[] | null = null;
     for await (const batch of batches) {
       if (out.destroyed) return;
-      widths ??= columnWidths(fields, batch);
-      sheet ??= openSheet(widths);
+      columns ??= sizeColumns(fields, batch);
+      sheet ??= openSheet(columns);
       for (const row of batch) {
         if (rowsInSheet === sheetRowLimit) {
           closeSheet(sheet);
-          sheet = openSheet(widths);
+          sheet = openSheet(columns);
         }
         const added = sheet.addRow(fields.map((field) => toCell(row[field.name], field)));
         shareStyles(added);
@@ -189,7 +195,7 @@ function workbookStream(
       }
       await zipped(sheet, out);
     }
-    closeSheet(sheet ?? openSheet(columnWidths(fields, [])));
+    closeSheet(sheet ?? openSheet(sizeColumns(fields, [])));
     await workbook.commit();
   }
 

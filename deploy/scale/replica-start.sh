@@ -10,4 +10,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   chmod 700 "$PGDATA"
 fi
-exec postgres -c hot_standby=on
+# hot_standby_feedback: the primary keeps the rows a long export on the replica still reads, instead of
+# replay cancelling the export after max_standby_streaming_delay (at the cost of some bloat meanwhile).
+exec postgres -c hot_standby=on -c hot_standby_feedback=on

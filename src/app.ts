@@ -12,7 +12,9 @@ import databasePlugin from './plugins/database.js';
 import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
 import throttlePlugin from './plugins/throttle.js';
-import customerRoutes from './customers/customer.routes.js';
+import customerRoutes, { CUSTOMERS_PREFIX } from './customers/customer.routes.js';
+import { createCustomerOpenApi } from './customers/customer.openapi.js';
+import openapiPlugin from './plugins/openapi.js';
 import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { createHostCheck } from './http/host.js';
@@ -117,7 +119,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     site.setNotFoundHandler(async () => {
       throw new NotFound();
     });
-    await site.register(customerRoutes, { prefix: '/api/v1/oms/customers', config });
+    await site.register(customerRoutes, { prefix: CUSTOMERS_PREFIX, config });
+    await site.register(openapiPlugin, { document: await createCustomerOpenApi(config) });
   });
   return app;
 }

@@ -22,25 +22,35 @@ export interface CustomerRoutesOptions {
   >;
 }
 
+/** Where the customers API is mounted, and its one view inside it. */
+export const CUSTOMERS_PREFIX = '/api/v1/oms/customers';
+export const LIST_SIMPLE_PATH = '/list-simple/';
+export const DOWNLOAD_NAME = 'customers';
+
+/** The view's pagination, shared with its OpenAPI document (customer.openapi.ts). */
+export function customerPagination(config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE'>) {
+  return createPageNumberPagination({
+    pageSize: config.PAGE_SIZE,
+    maxPageSize: config.MAX_PAGE_SIZE,
+    pageQueryParam: 'page',
+    pageSizeQueryParam: 'limit',
+  });
+}
+
 const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, { config }) => {
   const renderers = createRenderers({ csvFormulaGuard: config.CSV_FORMULA_GUARD });
   const { throttleStore } = scope;
   // The pool the database really has (embedded: 1), not DB_POOL_MAX as configured.
   const poolSize = scope.db.pool.options.max ?? 1;
   registerListView(scope, {
-    path: '/list-simple/',
+    path: LIST_SIMPLE_PATH,
     resource: customerResource,
     repository: createCustomerRepository(scope.db.pool, customerResource),
     renderers,
     authentication: createTokenAuthentication(createTokenStore(scope.db)),
-    pagination: createPageNumberPagination({
-      pageSize: config.PAGE_SIZE,
-      maxPageSize: config.MAX_PAGE_SIZE,
-      pageQueryParam: 'page',
-      pageSizeQueryParam: 'limit',
-    }),
+    pagination: customerPagination(config),
     metadata: createMetadata(customerResource, { renders: renderers.map((r) => r.mediaType) }),
-    downloadName: 'customers',
+    downloadName: DOWNLOAD_NAME,
     ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
     ...(config.THROTTLE_RATE && throttleStore ? { throttling: createViewThrottling({ rate: config.THROTTLE_RATE, store: throttleStore }) } : {}),
     exportSlots: createExportSlots({

@@ -32,10 +32,12 @@ export async function createResponseValidator(document: OpenApiDocument): Promis
   const compiled = new Map<object, ValidateFunction>();
 
   function response(method: string, path: string, status: number): Node | undefined {
-    const operation = doc.paths[path]?.[method.toLowerCase()];
-    // Methods the view refuses are not operations; their one answer is a component.
-    if (!operation && status === 405 && doc.paths[path]) return doc.components.responses.MethodNotAllowed;
-    return operation?.responses[String(status)];
+    const item = doc.paths[path];
+    const operation = item?.[method.toLowerCase()];
+    if (operation || !item) return operation?.responses[String(status)];
+    // A method the view refuses is no operation: 405 once negotiation and authentication have
+    // passed, and until then the errors of those checks, as for GET.
+    return status === 405 ? doc.components.responses.MethodNotAllowed : status >= 400 ? item.get?.responses[String(status)] : undefined;
   }
 
   function errors(method: string, path: string, status: number, mediaType: string, body: unknown): unknown[] | null {

@@ -16,21 +16,24 @@ export interface OpenApiPluginOptions {
 export const DOCS_PREFIX = '/docs';
 
 /**
- * The UI's own CSP without `upgrade-insecure-requests`: on a plain-HTTP deployment (a service
- * behind a firewall, 127.0.0.1) that directive turns the page's assets and "Try it out" into
- * HTTPS requests that fail.
+ * The page's Content-Security-Policy: everything from the service itself. Not the plugin's own
+ * (`staticCSP: true`): its `upgrade-insecure-requests` turns the assets and "Try it out" of a
+ * plain-HTTP deployment (127.0.0.1, a service behind a firewall) into HTTPS requests that fail,
+ * and its style hashes miss a style attribute the UI sets (Chromium blocks it). Inline styles
+ * are allowed; scripts only from the service's own files.
  */
-export function docsCsp(policy: string): string {
-  return policy.split(';').map((d) => d.trim()).filter((d) => d !== '' && d !== 'upgrade-insecure-requests').join('; ');
-}
+export const DOCS_CSP = [
+  "default-src 'self'", "base-uri 'self'", "connect-src 'self'", "font-src 'self' data:", "form-action 'self'",
+  "frame-ancestors 'none'", "img-src 'self' data:", "object-src 'none'", "script-src 'self'", "script-src-attr 'none'",
+  "style-src 'self' 'unsafe-inline'",
+].join('; ');
 
 const openapiPlugin: FastifyPluginAsync<OpenApiPluginOptions> = async (scope, { document }) => {
   // Its types know OpenAPI 2 and 3.0 only; the document is 3.1, which it serves as it is.
   await scope.register(swagger, { mode: 'static', specification: { document: document as unknown as OpenAPIV3.Document } });
   await scope.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
-    staticCSP: true,
-    transformStaticCSP: docsCsp,
+    staticCSP: DOCS_CSP,
     uiConfig: { displayRequestDuration: true, defaultModelsExpandDepth: 1 },
   });
   const json = JSON.stringify(scope.swagger());

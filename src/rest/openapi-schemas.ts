@@ -123,3 +123,35 @@ export function orderingDescription(filter: CompiledOrderingFilter): string {
   const choices = filter.choices.map(([value, label]) => `\`${value}\` (${label})`).join(', ');
   return `Comma-separated, applied in order; the primary key breaks ties. Choices: ${choices}.`;
 }
+
+/** The OPTIONS body (metadata.ts): DRF's `SimpleMetadata` shape, one `actions.GET` entry per field. */
+export function metadataSchema(resource: CompiledResource): JsonSchema {
+  const strings = { type: 'array', items: { type: 'string' } };
+  const [text, flag] = [{ type: 'string' }, { type: 'boolean' }];
+  const fieldInfo = {
+    type: 'object',
+    properties: { type: text, required: flag, read_only: flag, label: text },
+    required: ['type', 'required', 'read_only', 'label'],
+  };
+  const filterInfo = {
+    type: 'object',
+    properties: { label: text, field_name: text, type: text, lookup_expr: strings, extra: { type: 'object' } },
+    required: ['label', 'field_name', 'type', 'lookup_expr', 'extra'],
+  };
+  const get = {
+    type: 'object',
+    properties: Object.fromEntries(resource.fields.map((f) => [f.name, fieldInfo])),
+    required: resource.fields.map((f) => f.name),
+    additionalProperties: false,
+  };
+  return {
+    type: 'object',
+    properties: {
+      name: { const: resource.name }, renders: strings, parses: strings,
+      actions: { type: 'object', properties: { GET: get }, required: ['GET'] },
+      filters: { type: 'array', items: filterInfo },
+    },
+    required: ['name', 'renders', 'parses', 'actions', 'filters'],
+    additionalProperties: false,
+  };
+}

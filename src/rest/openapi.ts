@@ -10,7 +10,8 @@ import { LAST_PAGE_STRINGS, type PageNumberPagination } from './pagination.js';
 import type { Renderer, Row } from './renderers/renderer.js';
 import { errorExamples, filterErrorsExample, pageExample, renderedExample, type Examples } from './openapi-examples.js';
 import {
-  detailSchema, filterErrorsSchema, itemSchema, lookupDescription, lookupSchema, orderingDescription, orderingSchema, pageSchema, type JsonSchema,
+  detailSchema, filterErrorsSchema, itemSchema, lookupDescription, lookupSchema, metadataSchema, orderingDescription, orderingSchema, pageSchema,
+  type JsonSchema,
 } from './openapi-schemas.js';
 
 export interface ListViewDocumentOptions {
@@ -192,11 +193,7 @@ export async function createListViewDocument(o: ListViewDocumentOptions): Promis
         [`${o.itemName}Page`]: pageSchema(`#/components/schemas/${o.itemName}`),
         FilterErrors: filterErrorsSchema(o.resource),
         Error: detailSchema,
-        Metadata: {
-          type: 'object',
-          required: Object.keys(o.metadata.body),
-          properties: Object.fromEntries(Object.entries(o.metadata.body).map(([k, v]) => [k, { type: Array.isArray(v) ? 'array' : typeof v === 'string' ? 'string' : 'object' }])),
-        },
+        Metadata: metadataSchema(o.resource),
       },
       responses,
     },

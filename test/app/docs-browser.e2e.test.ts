@@ -65,5 +65,5 @@ describe.skipIf(!present)(`GET /docs in Chromium${present ? '' : ` (skipped: ${C
     expect(JSON.parse(body).results[0]).toEqual(demoCustomers[0]);
     expect(problems).toEqual([]);
     expect(elsewhere).toEqual([]);
-  });
+  }, 60_000);
 });

@@ -13,7 +13,9 @@ import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
 import throttlePlugin from './plugins/throttle.js';
 import listPoliciesPlugin from './plugins/list-policies.js';
-import customerRoutes from './customers/customer.routes.js';
+import customerRoutes, { CUSTOMERS_PREFIX } from './customers/customer.routes.js';
+import { createCustomerOpenApi } from './customers/customer.openapi.js';
+import openapiPlugin from './plugins/openapi.js';
 import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { createHostCheck } from './http/host.js';
@@ -31,7 +33,7 @@ export interface ApiRoutes {
 }
 
 /** The service's APIs. */
-export const API_ROUTES: readonly ApiRoutes[] = [{ prefix: '/api/v1/oms/customers', plugin: customerRoutes }];
+export const API_ROUTES: readonly ApiRoutes[] = [{ prefix: CUSTOMERS_PREFIX, plugin: customerRoutes }];
 
 export interface AppOptions {
   /** An open database to use instead of opening one from config (closed with the app). */
@@ -131,6 +133,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       throw new NotFound();
     });
     for (const { prefix, plugin } of options.routes ?? API_ROUTES) await site.register(plugin, { prefix });
+    await site.register(openapiPlugin, { document: await createCustomerOpenApi(config) });
   });
   return app;
 }

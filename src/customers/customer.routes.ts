@@ -7,14 +7,19 @@ import { customerResource } from './customer.resource.js';
 import { createListRepository } from '../repository/list-repository.js';
 import { registerListView } from '../rest/list-view.js';
 
+/** Where the customers API is mounted (app.ts), its one view inside it, and what its downloads are called. */
+export const CUSTOMERS_PREFIX = '/api/v1/oms/customers';
+export const LIST_SIMPLE_PATH = '/list-simple/';
+export const DOWNLOAD_NAME = 'customers';
+
 const customerRoutes: FastifyPluginAsync = async (scope) => {
   registerListView(scope, {
     ...scope.listPolicies,
-    path: '/list-simple/',
+    path: LIST_SIMPLE_PATH,
     resource: customerResource,
     // customer_count is kept exact by triggers (prisma/migrations): page 1 counts nothing.
     repository: createListRepository(scope.db, customerResource, { unfilteredCountTable: 'customer_count' }),
-    downloadName: 'customers',
+    downloadName: DOWNLOAD_NAME,
   });
 };
 

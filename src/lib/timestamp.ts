@@ -19,6 +19,12 @@ export function drfTimestampSql(column: string): string {
   return `to_char(${utc}, CASE WHEN date_trunc('second', ${utc}) = ${utc} THEN '${WHOLE_SECONDS}' ELSE '${WITH_MICROSECONDS}' END)`;
 }
 
+/**
+ * What drfTimestampSql writes, as a pattern (for the OpenAPI document): UTC with `Z`, and six
+ * fractional digits or none.
+ */
+export const DRF_TIMESTAMP_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{6})?Z$';
+
 // Django 3.2 `dateparse.datetime_re`: no space before the offset (Django 4.0 allowed one).
 // Digits past the sixth fractional one are dropped, not rounded; more than twelve fail.
 const DATETIME =

@@ -8,8 +8,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { createTokenStore } from '../auth/token-store.js';
 import { createTokenAuthentication } from '../rest/authentication.js';
-import { createPageNumberPagination } from '../rest/pagination.js';
-import { createRenderers } from '../rest/renderers/index.js';
+import { listPagination, listRenderers } from '../rest/settings.js';
 import { createViewThrottling } from '../rest/throttling.js';
 import { createExportSlots, defaultExportConcurrency } from '../rest/export-slots.js';
 import type { ListPolicies } from '../rest/list-view.js';
@@ -33,14 +32,9 @@ export default fp<ListPoliciesOptions>(
     // The pool the database really has (embedded: 1), not DB_POOL_MAX as configured.
     const poolSize = fastify.db.pool.options.max ?? 1;
     fastify.decorate('listPolicies', {
-      renderers: createRenderers({ csvFormulaGuard: config.CSV_FORMULA_GUARD }),
+      renderers: listRenderers(config),
       authentication: createTokenAuthentication(createTokenStore(fastify.db)),
-      pagination: createPageNumberPagination({
-        pageSize: config.PAGE_SIZE,
-        maxPageSize: config.MAX_PAGE_SIZE,
-        pageQueryParam: 'page',
-        pageSizeQueryParam: 'limit',
-      }),
+      pagination: listPagination(config),
       ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
       ...(config.THROTTLE_RATE && throttleStore ? { throttling: createViewThrottling({ rate: config.THROTTLE_RATE, store: throttleStore }) } : {}),
       exportSlots: createExportSlots({

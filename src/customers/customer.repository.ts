@@ -8,6 +8,7 @@
  * (resource/csv-sql.ts) where the server can COPY.
  */
 import type pg from 'pg';
+import { raw } from '@prisma/client-runtime-utils';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
 import type { DatabaseRowFormat } from '../rest/renderers/index.js';
 import { compileListQuery } from '../resource/list-sql.js';
@@ -16,6 +17,7 @@ import { CsvRowEndings } from '../repository/csv-row-endings.js';
 import { copySupported } from '../db/copy-support.js';
 import { openSnapshotCursor, type RowBatches, type SnapshotReadOptions } from '../repository/snapshot-cursor.js';
 import { openSnapshotCopy, type CopiedBytes } from '../repository/snapshot-copy.js';
+import { createPgReads, type ListReads } from '../repository/list-reads.js';
 
 export type Row = Record<string, unknown>;
 
@@ -26,7 +28,8 @@ export interface PageQuery {
   limit: number;
 }
 
-export function createCustomerRepository(pool: pg.Pool, resource: CompiledResource) {
+/** `reads` runs count and findPage (repository/list-reads.ts); cursors and COPY run on `pool`'s `pg` (Prisma has neither). */
+export function createCustomerRepository(pool: pg.Pool, resource: CompiledResource, reads: ListReads = createPgReads(pool)) {
   const sql = compileListQuery(resource);
   const csv = { guarded: compileCsvCopy(resource, { formulaGuard: true }), plain: compileCsvCopy(resource, { formulaGuard: false }) };
   // Asked once; a failed check (database down) is asked again next time.
@@ -38,17 +41,15 @@ export function createCustomerRepository(pool: pg.Pool, resource: CompiledResour
     }));
 
   const countQuery = (conditions: readonly Condition[]) =>
-    conditions.length === 0 ? { text: 'SELECT n FROM customer_count', values: [] } : sql.count(conditions);
+    conditions.length === 0 ? raw('SELECT n FROM customer_count') : sql.count(conditions);
 
   return {
-    async count(conditions: readonly Condition[]): Promise<number> {
-      const { rows } = await pool.query<{ n: string }>(countQuery(conditions));
-      return Number(rows[0]?.n ?? 0);
+    count(conditions: readonly Condition[]): Promise<number> {
+      return reads.count(countQuery(conditions));
     },
 
-    async findPage({ conditions, ordering, offset, limit }: PageQuery): Promise<Row[]> {
-      const { rows } = await pool.query<Row>(sql.page(conditions, ordering, offset, limit));
-      return rows;
+    findPage({ conditions, ordering, offset, limit }: PageQuery): Promise<Row[]> {
+      return reads.page(sql.page(conditions, ordering, offset, limit));
     },
 
     /** Every matching row, batch by batch, and their count, from one REPEATABLE READ snapshot. */

@@ -6,6 +6,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import { customerResource } from './customer.resource.js';
 import { createCustomerRepository } from './customer.repository.js';
+import { createPgReads } from '../repository/list-reads.js';
+import { createPrismaReads } from '../repository/prisma-reads.js';
 import { createTokenStore } from '../auth/token-store.js';
 import { createTokenAuthentication } from '../rest/authentication.js';
 import { createPageNumberPagination } from '../rest/pagination.js';
@@ -18,7 +20,7 @@ import { createExportSlots, defaultExportConcurrency } from '../rest/export-slot
 export interface CustomerRoutesOptions {
   config: Pick<
     Config,
-    'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS' | 'EXPORT_CONCURRENCY' | 'EXPORT_CONCURRENCY_PER_TOKEN' | 'THROTTLE_RATE'
+    'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'DB_READ_CLIENT' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS' | 'EXPORT_CONCURRENCY' | 'EXPORT_CONCURRENCY_PER_TOKEN' | 'THROTTLE_RATE'
   >;
 }
 
@@ -27,10 +29,12 @@ const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (scope, 
   const { throttleStore } = scope;
   // The pool the database really has (embedded: 1), not DB_POOL_MAX as configured.
   const poolSize = scope.db.pool.options.max ?? 1;
+  const { db } = scope;
+  const reads = config.DB_READ_CLIENT === 'prisma' ? createPrismaReads(() => db.prisma()) : createPgReads(db.pool);
   registerListView(scope, {
     path: '/list-simple/',
     resource: customerResource,
-    repository: createCustomerRepository(scope.db.pool, customerResource),
+    repository: createCustomerRepository(scope.db.pool, customerResource, reads),
     renderers,
     authentication: createTokenAuthentication(createTokenStore(scope.db)),
     pagination: createPageNumberPagination({

@@ -131,7 +131,8 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
           import('../generated/prisma/client.js'),
           import('@prisma/adapter-pg'),
         ]);
-        return new PrismaClient({ adapter: new PrismaPg(pool) });
+        // 'minimal': no call site captured (a stack trace) on every query for a prettier error message.
+        return new PrismaClient({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
       })()),
     embedded: embedded !== null,
     publish(httpPort) {

@@ -1,5 +1,5 @@
 /**
- * The list's reads through the Prisma client (`$queryRaw` over @prisma/adapter-pg, on the same
+ * The list's reads through the Prisma client (raw queries over @prisma/adapter-pg, on the same
  * `pg` pool): the statements are the ones `pg` runs (resource/list-sql.ts), and the rows come out
  * the same. The select list is all int4, text and NULL (timestamps are to_char() text, which keeps
  * their microseconds), which the adapter returns as pg does; only a count's int8 differs, a BigInt
@@ -54,7 +54,9 @@ export function createPrismaReads(prisma: () => Promise<PrismaClient>): ListRead
   async function query<T>(statement: Sql): Promise<T[]> {
     const client = await prisma();
     try {
-      return await client.$queryRaw<T[]>(statement);
+      // The statement's own text and values: still `$n` placeholders bound as parameters, as
+      // $queryRaw(statement) would send them, for ~20% less of Prisma's CPU per read (bench/reads-cpu.ts).
+      return await client.$queryRawUnsafe<T[]>(statement.text, ...statement.values);
     } catch (error) {
       throw driverError(error);
     }

@@ -31,7 +31,8 @@ export interface Database {
   probePool: pg.Pool;
   /**
    * The Prisma client on the same pool, created on first use: only admin work (tokens, users)
-   * needs it, so a serving process that does none never loads it (~9 MB of resident memory).
+   * and DB_READ_CLIENT=prisma need it, so a serving process that does neither never loads it
+   * (~9 MB of resident memory, and ~20 MB more once its first query starts the query compiler).
    */
   prisma(): Promise<PrismaClient>;
   embedded: boolean;

@@ -32,7 +32,7 @@ export async function explainScenarios(pool: pg.Pool, scenarios: readonly Scenar
         scenario: scenario.id,
         statement,
         sql: fragment.text,
-        values: fragment.values,
+        values: fragment.values.map(String),
         plan: lines.join('\n'),
         seqScan: lines.some((l) => l.includes('Seq Scan')),
         scans: lines.map((l) => SCAN.exec(l)?.[1]).filter((s): s is string => Boolean(s)),

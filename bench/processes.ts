@@ -88,6 +88,12 @@ function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): number | null {
   }
 }
 
+/** Resident memory of `pid` now, in MB (one decimal), or null where /proc cannot tell. */
+export function residentMb(pid: number): number | null {
+  const kb = statusKb(pid, 'VmRSS');
+  return kb === null ? null : Math.round(kb / 102.4) / 10;
+}
+
 /**
  * Peak resident memory of `pid` while `work` runs: the kernel's high-water mark, reset first
  * (`clear_refs` 5, Linux ≥ 4.0) where allowed, and RSS sampled every 50 ms either way.

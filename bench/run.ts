@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--duration S] [--warmup S] [--rounds N] [--connections N] [--profile]`
- * (or `-- --soak [--minutes N]`, bench/soak.ts): the
+ * (or `-- --soak [--minutes N]`, bench/soak.ts; or `-- --reads`, bench/reads.ts): the
  * service against the Node floor and PostgreSQL's COPY on the real PostgreSQL at DATABASE_URL.
  * Builds, starts `node dist/server.js` in production mode, drives it with autocannon from another
  * process and writes bench/results/latest.json (quick: quick.json) and bench/RESULTS.md.
@@ -16,11 +16,13 @@ import { commandLineOrExit, usage, wholeNumber, type CommandSpec } from '../src/
 import { prepareBenchDatabase, type BenchDatabase } from './databases.js';
 import { buildScenarios, exportStatement, LIST_PATH, type Scenario } from './scenarios.js';
 import { explainScenarios } from './explain.js';
-import { startProcess, withPeakRss, type Started } from './processes.js';
+import { residentMb, startProcess, withPeakRss, type Started } from './processes.js';
 import { copyOut, download, median, repeatFor, runAutocannon } from './load.js';
 import { compareBodies, probe } from './checks.js';
 import { writeReport, type ExportMeasure, type Measured, type Results, type ScenarioResult } from './report.js';
 import { runSoak, SOAK_ROWS, writeSoakReport } from './soak.js';
+import { READS_SCENARIOS, runReads, writeReadsReport } from './reads.js';
+import { freshToken } from './databases.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -39,6 +41,7 @@ const BENCH_COMMAND: CommandSpec = {
     profile: { type: 'boolean', text: 'run the large service under --cpu-prof' },
     soak: { type: 'boolean', text: 'instead of the scenarios: everything at once for --minutes on 200,000 customers (bench/soak.ts)' },
     minutes: { type: 'string', value: 'N', text: 'soak duration in minutes (default 10)' },
+    reads: { type: 'boolean', text: 'instead of the scenarios: pages with DB_READ_CLIENT=pg vs =prisma vs the floor, alternating (bench/reads.ts)' },
   },
   env: ['DATABASE_URL'],
   notes: ['Refuses to run (exit 2) without DATABASE_URL: the embedded database says nothing about production speed.'],
@@ -83,11 +86,11 @@ function run(command: string, args: string[]): Promise<void> {
 /** Node's flags for the service as `npm start` and the Dockerfile run it (README, "Memory"); the floor gets them too. */
 const NODE_FLAGS = ['--max-semi-space-size=4'];
 
-function startService(db: BenchDatabase, tag: string, profile = false): Promise<Started> {
+function startService(db: BenchDatabase, tag: string, profile = false, env: Record<string, string> = {}): Promise<Started> {
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [];
   return startProcess('service', [...NODE_FLAGS, ...flags, join(ROOT, 'dist', 'server.js')], {
     // Empty means unset: no cap on a full export, whatever .env says.
-    NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SEED_DEMO_DATA: 'false', EXPORT_MAX_ROWS: '',
+    NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SEED_DEMO_DATA: 'false', EXPORT_MAX_ROWS: '', ...env,
   }, join(OUT, `service-${tag}.log`));
 }
 
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(OUT, { recursive: true });
   if (argv.soak) return soak(config.DATABASE_URL);
+  if (argv.reads) return reads(config.DATABASE_URL);
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
   log(`${settings.mode} run: ${settings.rows.large} and ${settings.rows.small} customers, ${settings.connections} connections, ` +
@@ -255,6 +259,46 @@ async function soak(serverUrl: string): Promise<void> {
     const written = writeSoakReport(result, ROOT, gitCommit());
     log(`soak ${result.passed ? 'passed' : 'MISSED a goal'}: ${result.unexpected5xx} unexpected 5xx, ${result.restarts} restarts, ` +
       `RSS growth ${result.rssMb.growthPct}%; ${written.join(', ')}`);
+  } finally {
+    await db.pool.end();
+  }
+}
+
+/** `--reads`: the same pages with the list's reads on pg and through Prisma, against the floor (bench/reads.ts). */
+async function reads(serverUrl: string): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
+  const db = await prepareBenchDatabase(serverUrl, settings.rows.large, log);
+  try {
+    log('building (npm run build)');
+    await run('npm', ['run', '-s', 'build']);
+    // A user of its own: a benchmark started meanwhile renews the `bench` user's key, not this one.
+    const token = await freshToken(db.pool, 'bench-reads');
+    const scenarios = (await buildScenarios(db.pool, db.rows)).filter((s) => (READS_SCENARIOS as readonly string[]).includes(s.id));
+    const profile = argv.profile === true;
+    const services = {
+      pg: await startService(db, 'reads-pg', profile, { DB_READ_CLIENT: 'pg' }),
+      prisma: await startService(db, 'reads-prisma', profile, { DB_READ_CLIENT: 'prisma' }),
+    };
+    const floor = await startFloor(db);
+    try {
+      const result = await runReads({
+        services, floor, token, scenarios, compareBodies, residentMb, log,
+        measure: (targets, scenario) => measure(targets.map((p) => ({ process: p, token })), scenario),
+        firstPage: async (service) => {
+          const res = await download(`${service.baseUrl}${LIST_PATH}`, { authorization: `Token ${token}` });
+          if (res.status !== 200) throw new Error(`${service.name}: first page answered ${res.status}`);
+        },
+      });
+      const written = writeReadsReport(result, {
+        commit: gitCommit(), rows: db.rows, connections: settings.connections, warmupS: settings.warmupS,
+        durationS: settings.durationS, rounds: settings.rounds, loadAvg1m: { start: loadAtStart, end: loadavg()[0]! },
+      }, ROOT);
+      log(`done: ${written.join(', ')}`);
+    } finally {
+      await floor.stop();
+      await services.prisma.stop();
+      await services.pg.stop();
+    }
   } finally {
     await db.pool.end();
   }

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { customerResource } from '../src/customers/customer.resource.js';
-import { compileListQuery, type SqlFragment } from '../src/resource/list-sql.js';
+import { compileListQuery, type Sql } from '../src/resource/list-sql.js';
 import { parseQuery } from '../src/lib/querystring.js';
 
 export const LIST_PATH = '/api/v1/oms/customers/list-simple/';
@@ -75,7 +75,7 @@ export async function buildScenarios(pool: pg.Pool, rows: number): Promise<Scena
 const listQuery = compileListQuery(customerResource);
 
 /** The page and count statements the repository runs for this query string (src/resource/list-sql.ts). */
-export function statementsFor(query: string, pageSize = PAGE_SIZE): { page: SqlFragment; count: SqlFragment | null } {
+export function statementsFor(query: string, pageSize = PAGE_SIZE): { page: Sql; count: Sql | null } {
   const params = parseQuery(query);
   const { conditions, ordering } = customerResource.parseQuery(params);
   const limit = Number(params.get('limit') ?? pageSize);

@@ -81,6 +81,10 @@ export const ConfigSchema = z
     DB_STATEMENT_TIMEOUT_MS: integer(0, 86_400_000)
       .default(30_000)
       .describe('statement_timeout for API queries in ms (0 = none)'),
+    DB_READ_CLIENT: z
+      .enum(['pg', 'prisma'])
+      .default('pg')
+      .describe("Client that runs the list's page and count queries on the pool: prisma ($queryRaw through @prisma/adapter-pg) or pg"),
     DB_CONNECT_TIMEOUT_MS: integer(0, 600_000).default(5_000).describe('How long to wait for a database connection, ms'),
     DB_READY_TIMEOUT_MS: integer(1, 600_000)
       .default(2_000)

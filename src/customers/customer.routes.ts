@@ -18,7 +18,7 @@ const customerRoutes: FastifyPluginAsync = async (scope) => {
     path: LIST_SIMPLE_PATH,
     resource: customerResource,
     // customer_count is kept exact by triggers (prisma/migrations): page 1 counts nothing.
-    repository: createListRepository(scope.db, customerResource, { unfilteredCountTable: 'customer_count' }),
+    repository: createListRepository(scope.readSource, customerResource, { unfilteredCountTable: 'customer_count' }),
     downloadName: DOWNLOAD_NAME,
   });
 };

@@ -43,7 +43,8 @@ export interface Database {
   replicas: ReplicaSet | null;
   /**
    * The Prisma client on the same pool, created on first use: only admin work (tokens, users)
-   * needs it, so a serving process that does none never loads it (~9 MB of resident memory).
+   * and DB_READ_CLIENT=prisma need it, so a serving process that does neither never loads it
+   * (~9 MB of resident memory, and ~20 MB more once its first query starts the query compiler).
    */
   prisma(): Promise<PrismaClient>;
   embedded: boolean;
@@ -106,6 +107,16 @@ export type DatabaseConfig = Pick<
 > &
   Partial<Pick<Config, 'DIRECT_DATABASE_URL' | 'DATABASE_REPLICA_URLS' | 'REPLICA_MAX_LAG_MS'>>;
 
+/**
+ * A Prisma client over `pool` (@prisma/adapter-pg: no native engine), its code loaded on first
+ * call. The Database's own is `prisma()`; read replicas' pools get theirs from here.
+ */
+export async function prismaClientOn(pool: pg.Pool): Promise<PrismaClient> {
+  const [{ PrismaClient }, { PrismaPg }] = await Promise.all([import('../generated/prisma/client.js'), import('@prisma/adapter-pg')]);
+  // 'minimal': no call site captured (a stack trace) on every query for a prettier error message.
+  return new PrismaClient({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
+}
+
 export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = { role: 'command', name: 'oms-customers' }): Promise<Database> {
   let embedded: EmbeddedTarget | null = null;
   let maxConnections = config.DB_POOL_MAX;
@@ -161,14 +172,7 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
     probePool,
     migrationPool,
     replicas,
-    prisma: () =>
-      (prisma ??= (async () => {
-        const [{ PrismaClient }, { PrismaPg }] = await Promise.all([
-          import('../generated/prisma/client.js'),
-          import('@prisma/adapter-pg'),
-        ]);
-        return new PrismaClient({ adapter: new PrismaPg(pool) });
-      })()),
+    prisma: () => (prisma ??= prismaClientOn(pool)),
     embedded: embedded !== null,
     publish(httpPort) {
       const own = embedded?.own;

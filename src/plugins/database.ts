@@ -3,16 +3,23 @@
  * client) and closes it, with the embedded server if any, when the app closes.
  */
 import fp from 'fastify-plugin';
-import { openDatabase, type Database, type DatabaseConfig } from '../db/database.js';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import { openDatabase, prismaClientOn, type Database, type DatabaseConfig } from '../db/database.js';
+import type { ReadSource } from '../repository/list-repository.js';
+import { createPgReads, type ListReads } from '../repository/list-reads.js';
+import { createPrismaReads } from '../repository/prisma-reads.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Database;
+    /** Where list repositories read: the pool, the replicas, and the client DB_READ_CLIENT chose. */
+    readSource: ReadSource;
   }
 }
 
 export interface DatabasePluginOptions {
-  config: DatabaseConfig;
+  config: DatabaseConfig & Pick<Config, 'DB_READ_CLIENT'>;
   /** An already open database (tests, CLI); the app then still closes it on close. */
   database?: Database;
 }
@@ -29,6 +36,7 @@ export default fp<DatabasePluginOptions>(
       pool.on('error', listener);
       return () => pool.off('error', listener);
     });
+    fastify.decorate('readSource', { pool: db.pool, replicas: db.replicas, readsOn: readClient(config.DB_READ_CLIENT, db) });
     fastify.addHook('onClose', async () => {
       for (const stopListening of listeners) stopListening();
       await db.close();
@@ -36,3 +44,18 @@ export default fp<DatabasePluginOptions>(
   },
   { name: 'database' },
 );
+
+/** The client that runs counts and pages on each pool: one per pool, the primary's Prisma client its own. */
+function readClient(client: Config['DB_READ_CLIENT'], db: Database): (pool: pg.Pool) => ListReads {
+  if (client === 'pg') return createPgReads;
+  const byPool = new WeakMap<pg.Pool, ListReads>();
+  return (pool) => {
+    let reads = byPool.get(pool);
+    if (!reads) {
+      let replicaClient: ReturnType<typeof prismaClientOn> | null = null;
+      reads = createPrismaReads(pool === db.pool ? () => db.prisma() : () => (replicaClient ??= prismaClientOn(pool)));
+      byPool.set(pool, reads);
+    }
+    return reads;
+  };
+}

@@ -2,14 +2,16 @@
  * The rows of one list resource, built from its declaration: a page and its count, and for
  * `limit=all` every matching row from one snapshot. Pages and counts are single statements on
  * the pool; an export counts and reads inside one REPEATABLE READ transaction (snapshot.ts), by a
- * cursor (snapshot-cursor.ts) or, for CSV where the server can, a COPY (snapshot-copy.ts). COPY
- * and cursors need a connection of their own, so they stay on `pg`. With streaming replicas, every
+ * cursor (snapshot-cursor.ts) or, for CSV where the server can, a COPY (snapshot-copy.ts). Counts
+ * and pages run on `pg` or through Prisma's raw queries (list-reads.ts); COPY and cursors need a
+ * connection of their own, which Prisma does not give, so they stay on `pg`. With streaming replicas, every
  * read goes to one of them (db/replicas.ts), falling back to the primary.
  */
 import type pg from 'pg';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
 import type { ExportSource, Row } from '../resource/rows.js';
-import { compileListQuery, type SqlFragment } from '../resource/list-sql.js';
+import { raw } from '@prisma/client-runtime-utils';
+import { compileListQuery, type Sql } from '../resource/list-sql.js';
 import { compileCsvCopy } from '../resource/csv-sql.js';
 import { copySupported } from '../db/copy-support.js';
 import type { ReplicaSet } from '../db/replicas.js';
@@ -17,6 +19,7 @@ import { openSnapshot } from './snapshot.js';
 import { readRows } from './snapshot-cursor.js';
 import { copyRows } from './snapshot-copy.js';
 import { CsvRowEndings } from './csv-row-endings.js';
+import { createPgReads, type ListReads } from './list-reads.js';
 
 export interface PageQuery {
   conditions: readonly Condition[];
@@ -50,14 +53,16 @@ export interface ListRepositoryOptions {
 // As the declaration's own names: it ends up quoted in SQL.
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
-/** Where a list reads: the primary's pool, and the streaming replicas that take reads off it (the Database is one). */
+/** Where a list reads: the primary's pool, the streaming replicas that take reads off it, and what runs a count or a page. */
 export interface ReadSource {
   pool: pg.Pool;
   replicas?: ReplicaSet | null;
+  /** The client running counts and pages on a pool (list-reads.ts; DB_READ_CLIENT); `pg` when unset. */
+  readsOn?: (pool: pg.Pool) => ListReads;
 }
 
 export function createListRepository(
-  { pool, replicas }: ReadSource,
+  { pool, replicas, readsOn = createPgReads }: ReadSource,
   resource: CompiledResource,
   { unfilteredCountTable }: ListRepositoryOptions = {},
 ): ListRepository {
@@ -66,10 +71,8 @@ export function createListRepository(
   }
   const sql = compileListQuery(resource);
   const csv = { guarded: compileCsvCopy(resource, { formulaGuard: true }), plain: compileCsvCopy(resource, { formulaGuard: false }) };
-  const unfilteredCount: SqlFragment | null = unfilteredCountTable
-    ? { text: `SELECT n FROM "${unfilteredCountTable}"`, values: [] }
-    : null;
-  const countQuery = (conditions: readonly Condition[]): SqlFragment =>
+  const unfilteredCount: Sql | null = unfilteredCountTable ? raw(`SELECT n FROM "${unfilteredCountTable}"`) : null;
+  const countQuery = (conditions: readonly Condition[]): Sql =>
     conditions.length === 0 && unfilteredCount ? unfilteredCount : sql.count(conditions);
 
   // Asked once; a failed check (database down) is asked again next time.
@@ -84,14 +87,12 @@ export function createListRepository(
   const onReadPool = <T>(work: (readPool: pg.Pool) => Promise<T>): Promise<T> => (replicas ? replicas.read(pool, work) : work(pool));
 
   return {
-    async count(conditions) {
-      const { rows } = await onReadPool((readPool) => readPool.query<{ n: string }>(countQuery(conditions)));
-      return Number(rows[0]?.n ?? 0);
+    count(conditions) {
+      return onReadPool((readPool) => readsOn(readPool).count(countQuery(conditions)));
     },
 
-    async findPage({ conditions, ordering, offset, limit }) {
-      const { rows } = await onReadPool((readPool) => readPool.query<Row>(sql.page(conditions, ordering, offset, limit)));
-      return rows;
+    findPage({ conditions, ordering, offset, limit }) {
+      return onReadPool((readPool) => readsOn(readPool).page(sql.page(conditions, ordering, offset, limit)));
     },
 
     async openExport(conditions, ordering, { signal }) {

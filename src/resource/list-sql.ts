@@ -2,14 +2,25 @@
  * The SQL of a list endpoint, compiled once from its declaration: the select
  * list (timestamps as DRF's text, columns aliased to output names, in output
  * order) and builders for WHERE and ORDER BY from parsed filters. Identifiers
- * come only from the declaration, which admits `[a-z_][a-z0-9_]*` names; every
- * value is a bind parameter (or, for COPY, which takes none, a setting read
- * back with current_setting(): see `where`).
+ * come only from the declaration, which admits `[a-z_][a-z0-9_]*` names, and
+ * enter as `raw`; every value is a bind parameter (or, for COPY, which takes
+ * none, a setting read back with current_setting(): see `where`).
+ *
+ * Statements are Prisma's `Sql` values (sql-template-tag, which the generated
+ * client re-exports as `Prisma.sql`/`raw`/`join`/`empty`): `$queryRaw` takes
+ * one as it is, and its `.text` (`$n` placeholders) and `.values` make it a
+ * `pg` query config too, so the same value serves both clients. They come
+ * from @prisma/client-runtime-utils, where the generated client gets them,
+ * so that building SQL does not load the client itself.
  */
+import { empty, join, raw, sql, type Sql } from '@prisma/client-runtime-utils';
 import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import { drfTimestampSql } from '../lib/timestamp.js';
 
-export interface SqlFragment {
+export type { Sql };
+
+/** Statement text and its values for a client that binds them itself (COPY's settings). */
+export interface SqlText {
   text: string;
   values: string[];
 }
@@ -21,17 +32,22 @@ export function compileListQuery(resource: CompiledResource) {
   const selectList = resource.fields
     .map((f) => `${f.valueType === 'datetime' ? drfTimestampSql(quote(f.column)) : quote(f.column)} AS ${quote(f.name)}`)
     .join(', ');
+  const from = raw(`SELECT ${selectList} FROM ${table}`);
+  const pk = raw(`${table}.${quote(resource.primaryKey)}`);
+
+  const condition = (c: Condition, value: Sql | string) => sql`${raw(`${quote(c.column)} ${c.op} `)}${value}${raw(`::${c.sqlType}`)}`;
 
   /**
-   * ` WHERE a > $1::bigint AND ...` (empty when unfiltered). `placeholder(i)` writes the i-th
-   * value's reference (0-based): `$i+1` by default.
+   * ` WHERE a > $1::bigint AND ...` (empty when unfiltered), every value a parameter. With
+   * `placeholder(i)`, the i-th value's reference (0-based) is written in its place instead, and the
+   * values are returned beside the text for the caller to deliver (COPY takes no parameters).
    */
-  function where(conditions: readonly Condition[], placeholder: (index: number) => string = (i) => `$${i + 1}`): SqlFragment {
-    if (conditions.length === 0) return { text: '', values: [] };
-    const text = conditions
-      .map((c, i) => `${quote(c.column)} ${c.op} ${placeholder(i)}::${c.sqlType}`)
-      .join(' AND ');
-    return { text: ` WHERE ${text}`, values: conditions.map((c) => c.value) };
+  function where(conditions: readonly Condition[]): Sql;
+  function where(conditions: readonly Condition[], placeholder: (index: number) => string): SqlText;
+  function where(conditions: readonly Condition[], placeholder?: (index: number) => string): Sql | SqlText {
+    const terms = conditions.map((c, i) => condition(c, placeholder ? raw(placeholder(i)) : c.value));
+    const clause = terms.length === 0 ? empty : sql` WHERE ${join(terms, ' AND ')}`;
+    return placeholder ? { text: clause.text, values: conditions.map((c) => c.value) } : clause;
   }
 
   function orderBy(ordering: readonly OrderTerm[]): string {
@@ -45,27 +61,18 @@ export function compileListQuery(resource: CompiledResource) {
    * subquery that needs only primary keys (an index-only scan on the sort's index), and only
    * the page's rows are then read and formatted: a deep page no longer walks the heap.
    */
-  function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number): SqlFragment {
-    const w = where(conditions);
-    const n = w.values.length;
-    const pk = `${table}.${quote(resource.primaryKey)}`;
-    const order = orderBy(ordering);
-    return {
-      text:
-        `SELECT ${selectList} FROM ${table} WHERE ${pk} IN ` +
-        `(SELECT ${pk} FROM ${table}${w.text}${order} LIMIT $${n + 1} OFFSET $${n + 2})${order}`,
-      values: [...w.values, String(limit), String(offset)],
-    };
+  function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number): Sql {
+    const order = raw(orderBy(ordering));
+    // As text, as pg has always sent them: PostgreSQL types the untyped parameters from LIMIT/OFFSET.
+    return sql`${from} WHERE ${pk} IN (SELECT ${pk} FROM ${raw(table)}${where(conditions)}${order} LIMIT ${String(limit)} OFFSET ${String(offset)})${order}`;
   }
 
-  function all(conditions: readonly Condition[], ordering: readonly OrderTerm[]): SqlFragment {
-    const w = where(conditions);
-    return { text: `SELECT ${selectList} FROM ${table}${w.text}${orderBy(ordering)}`, values: w.values };
+  function all(conditions: readonly Condition[], ordering: readonly OrderTerm[]): Sql {
+    return sql`${from}${where(conditions)}${raw(orderBy(ordering))}`;
   }
 
-  function count(conditions: readonly Condition[]): SqlFragment {
-    const w = where(conditions);
-    return { text: `SELECT count(*) AS n FROM ${table}${w.text}`, values: w.values };
+  function count(conditions: readonly Condition[]): Sql {
+    return sql`SELECT count(*) AS n FROM ${raw(table)}${where(conditions)}`;
   }
 
   return { table, selectList, where, orderBy, page, all, count };

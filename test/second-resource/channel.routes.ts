@@ -9,7 +9,7 @@ const channelRoutes: FastifyPluginAsync = async (scope) => {
     ...scope.listPolicies,
     path: '/list/',
     resource: channelResource,
-    repository: createListRepository(scope.db, channelResource),
+    repository: createListRepository(scope.readSource, channelResource),
     downloadName: 'channels',
   });
 };

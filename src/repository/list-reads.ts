@@ -1,0 +1,31 @@
+/**
+ * A list's two reads, the page and its count, behind one interface, so that the client running
+ * them is chosen where the repository is built (DB_READ_CLIENT): `pg` here, or Prisma's
+ * `$queryRaw` (prisma-reads.ts). Both take the same statements (resource/list-sql.ts) and give
+ * the same rows: plain objects, keys in select order, timestamps as the text PostgreSQL wrote.
+ */
+import type pg from 'pg';
+import type { Sql } from '../resource/list-sql.js';
+import type { Row } from '../resource/rows.js';
+
+
+export interface ListReads {
+  /** `n` of the statement's first row (0 when it returns none). */
+  count(statement: Sql): Promise<number>;
+  /** Every row of the statement. */
+  page(statement: Sql): Promise<Row[]>;
+}
+
+/** The reads on the `pg` pool: a Prisma `Sql` is a pg query config as it is (`text`, `values`). */
+export function createPgReads(pool: pg.Pool): ListReads {
+  return {
+    async count(statement) {
+      // int8 arrives as text from pg.
+      const { rows } = await pool.query<{ n: string }>(statement);
+      return Number(rows[0]?.n ?? 0);
+    },
+    async page(statement) {
+      return (await pool.query<Row>(statement)).rows;
+    },
+  };
+}

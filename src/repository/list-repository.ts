@@ -31,6 +31,11 @@ export interface ExportRows extends ExportSource {
 }
 
 export interface ListRepository {
+  /**
+   * The data version: changes whenever a write to the rows commits, equal means the same rows.
+   * Null when the resource has no `versionTable`.
+   */
+  version(): Promise<string | null>;
   count(conditions: readonly Condition[]): Promise<number>;
   findPage(query: PageQuery): Promise<readonly Row[]>;
   /** Opens the snapshot and counts; aborting `signal` (the client went away) ends it at once. */
@@ -43,6 +48,11 @@ export interface ListRepositoryOptions {
    * unfiltered count reads it instead of counting (page 1 of millions of rows, no scan).
    */
   unfilteredCountTable?: string;
+  /**
+   * A table whose rows' column `n` sum to the data version, kept by triggers that bump it on
+   * every write (customer_version in prisma/migrations): what ETags and count caches key on.
+   */
+  versionTable?: string;
 }
 
 // As the declaration's own names: it ends up quoted in SQL.
@@ -51,10 +61,13 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 export function createListRepository(
   pool: pg.Pool,
   resource: CompiledResource,
-  { unfilteredCountTable }: ListRepositoryOptions = {},
+  { unfilteredCountTable, versionTable }: ListRepositoryOptions = {},
 ): ListRepository {
   if (unfilteredCountTable !== undefined && !IDENTIFIER.test(unfilteredCountTable)) {
     throw new Error(`unfilteredCountTable "${unfilteredCountTable}" must match ${IDENTIFIER}`);
+  }
+  if (versionTable !== undefined && !IDENTIFIER.test(versionTable)) {
+    throw new Error(`versionTable "${versionTable}" must match ${IDENTIFIER}`);
   }
   const sql = compileListQuery(resource);
   const csv = { guarded: compileCsvCopy(resource, { formulaGuard: true }), plain: compileCsvCopy(resource, { formulaGuard: false }) };
@@ -72,7 +85,16 @@ export function createListRepository(
       throw error;
     }));
 
+  // One statement, so the slots are summed in one snapshot.
+  const versionQuery = versionTable ? `SELECT sum(n)::text AS v FROM "${versionTable}"` : null;
+
   return {
+    async version() {
+      if (!versionQuery) return null;
+      const { rows } = await pool.query<{ v: string | null }>(versionQuery);
+      return rows[0]?.v ?? '0';
+    },
+
     async count(conditions) {
       const { rows } = await pool.query<{ n: string }>(countQuery(conditions));
       return Number(rows[0]?.n ?? 0);

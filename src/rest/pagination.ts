@@ -44,7 +44,7 @@ export interface PageNumberPagination {
 
 const INVALID_PAGE = 'Invalid page.';
 // DRF's `last_page_strings`; compared exactly, so `Last` is an invalid page.
-const LAST_PAGE_STRINGS: readonly string[] = ['last'];
+export const LAST_PAGE_STRINGS: readonly string[] = ['last'];
 
 export function createPageNumberPagination(options: PageNumberPaginationOptions): PageNumberPagination {
   const { pageSize: defaultPageSize, maxPageSize } = options;

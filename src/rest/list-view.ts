@@ -4,8 +4,9 @@
  * original's and is written once, in `initial()`: negotiate (404/406), then
  * authenticate (401), then throttle (429), then the method (405); the GET handler then filters
  * (400), paginates (404) and renders. Ours: `limit=all` streams every
- * matching row instead of a page, and the file formats carry the page's
- * count and links in headers.
+ * matching row instead of a page, the file formats carry the page's
+ * count and links in headers, and after the filters an If-None-Match is
+ * answered from the data version alone (304, conditional.ts).
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

@@ -56,9 +56,11 @@ describe('cli', () => {
   });
 
   it('migrate applies every migration once', async () => {
+    const { pending } = await migrationStatus(db.pool);
+    expect(pending.length).toBeGreaterThan(0);
     const first = await run('migrate');
     expect(first.code).toBe(0);
-    expect(first.out.at(-1)).toMatch(/^applied 2 migration\(s\)/);
+    expect(first.out.at(-1)).toMatch(new RegExp(`^applied ${pending.length} migration\\(s\\)`));
     expect((await run('migrate')).out).toEqual(['no pending migrations']);
   });
 

@@ -17,8 +17,11 @@ const customerRoutes: FastifyPluginAsync = async (scope) => {
     ...scope.listPolicies,
     path: LIST_SIMPLE_PATH,
     resource: customerResource,
-    // customer_count is kept exact by triggers (prisma/migrations): page 1 counts nothing.
-    repository: createListRepository(scope.readSource, customerResource, { unfilteredCountTable: 'customer_count' }),
+    // Both kept by triggers (prisma/migrations): page 1 counts nothing, and a 304 reads only the version.
+    repository: createListRepository(scope.readSource, customerResource, {
+      unfilteredCountTable: 'customer_count',
+      versionTable: 'customer_version',
+    }),
     downloadName: DOWNLOAD_NAME,
   });
 };

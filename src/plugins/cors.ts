@@ -21,8 +21,8 @@ export default fp<CorsPluginOptions>(
     const base: FastifyCorsOptions = {
       origin: origins.includes('*') ? '*' : [...origins],
       methods: ['GET', 'HEAD', 'OPTIONS'],
-      allowedHeaders: ['Authorization', 'Accept', 'Content-Type', 'X-Request-Id'],
-      exposedHeaders: ['Link', 'X-Total-Count', 'Content-Disposition', 'X-Request-Id'],
+      allowedHeaders: ['Authorization', 'Accept', 'Content-Type', 'X-Request-Id', 'If-None-Match'],
+      exposedHeaders: ['Link', 'X-Total-Count', 'Content-Disposition', 'X-Request-Id', 'ETag'],
       maxAge: 600,
     };
     const preflight = { ...base, preflight: true };

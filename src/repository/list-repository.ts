@@ -36,6 +36,11 @@ export interface ExportRows extends ExportSource {
 }
 
 export interface ListRepository {
+  /**
+   * The data version: changes whenever a write to the rows commits, equal means the same rows.
+   * Null when the resource has no `versionTable`.
+   */
+  version(): Promise<string | null>;
   count(conditions: readonly Condition[]): Promise<number>;
   findPage(query: PageQuery): Promise<readonly Row[]>;
   /** Opens the snapshot and counts; aborting `signal` (the client went away) ends it at once. */
@@ -48,6 +53,11 @@ export interface ListRepositoryOptions {
    * unfiltered count reads it instead of counting (page 1 of millions of rows, no scan).
    */
   unfilteredCountTable?: string;
+  /**
+   * A table whose rows' column `n` sum to the data version, kept by triggers that bump it on
+   * every write (customer_version in prisma/migrations): what ETags and count caches key on.
+   */
+  versionTable?: string;
 }
 
 // As the declaration's own names: it ends up quoted in SQL.
@@ -64,10 +74,13 @@ export interface ReadSource {
 export function createListRepository(
   { pool, replicas, readsOn = createPgReads }: ReadSource,
   resource: CompiledResource,
-  { unfilteredCountTable }: ListRepositoryOptions = {},
+  { unfilteredCountTable, versionTable }: ListRepositoryOptions = {},
 ): ListRepository {
   if (unfilteredCountTable !== undefined && !IDENTIFIER.test(unfilteredCountTable)) {
     throw new Error(`unfilteredCountTable "${unfilteredCountTable}" must match ${IDENTIFIER}`);
+  }
+  if (versionTable !== undefined && !IDENTIFIER.test(versionTable)) {
+    throw new Error(`versionTable "${versionTable}" must match ${IDENTIFIER}`);
   }
   const sql = compileListQuery(resource);
   const csv = { guarded: compileCsvCopy(resource, { formulaGuard: true }), plain: compileCsvCopy(resource, { formulaGuard: false }) };
@@ -85,8 +98,17 @@ export function createListRepository(
 
   // On the next usable replica, the one after it if that fails, and last on the primary (db/replicas.ts).
   const onReadPool = <T>(work: (readPool: pg.Pool) => Promise<T>): Promise<T> => (replicas ? replicas.read(pool, work) : work(pool));
+  // One statement, so the slots are summed in one snapshot.
+  const versionQuery = versionTable ? `SELECT sum(n)::text AS v FROM "${versionTable}"` : null;
 
   return {
+    async version() {
+      if (!versionQuery) return null;
+      // Where the rows are read, so that an ETag names data a reader could have been given (docs/scaling.md).
+      const { rows } = await onReadPool((readPool) => readPool.query<{ v: string | null }>(versionQuery));
+      return rows[0]?.v ?? '0';
+    },
+
     count(conditions) {
       return onReadPool((readPool) => readsOn(readPool).count(countQuery(conditions)));
     },

@@ -4,8 +4,9 @@
  * original's and is written once, in `initial()`: negotiate (404/406), then
  * authenticate (401), then throttle (429), then the method (405); the GET handler then filters
  * (400), paginates (404) and renders. Ours: `limit=all` streams every
- * matching row instead of a page, and the file formats carry the page's
- * count and links in headers.
+ * matching row instead of a page, the file formats carry the page's
+ * count and links in headers, and after the filters an If-None-Match is
+ * answered from the data version alone (304, conditional.ts).
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -18,6 +19,7 @@ import { responseContentType, type AcceptedMediaType, type PageEnvelope, type Re
 import { getIndent, jsonRenderer, renderJson } from './renderers/json.js';
 import { selectRenderer } from './negotiation.js';
 import { filterQuery } from './filters.js';
+import { createConditionalGet, sendNotModified } from './conditional.js';
 import { ApiError, AuthenticationFailed, MethodNotAllowed, NotAuthenticated, Throttled } from './exceptions.js';
 import type { ViewThrottling } from './throttling.js';
 import type { ExportSlots } from './export-slots.js';
@@ -96,6 +98,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   const downloadName = view.downloadName ?? resource.name;
   const fullPath = `${scope.prefix}${path}`;
   const metadataBody = Buffer.from(metadata.json);
+  const conditional = createConditionalGet({ repository, pagination, exportMaxRows: view.exportMaxRows });
 
   if (!scope.hasRequestDecorator('acceptedJson')) scope.decorateRequest('acceptedJson', null);
 
@@ -147,10 +150,15 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const { renderer, accepted, query, rawQuery, user } = await initial(request);
     const { conditions, ordering } = filterQuery(resource, query);
     const renderCtx: RenderContext = { ...accepted, fields: resource.fields, title: downloadName };
-    if (query.get(pagination.pageSizeQueryParam) === EXPORT_ALL) {
-      return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering, user });
+    const pageSize = query.get(pagination.pageSizeQueryParam) === EXPORT_ALL ? EXPORT_ALL : pagination.getPageSize(query);
+    // Ours: If-None-Match is answered from the data version alone, before any count, page or snapshot.
+    const { etag, notModified } = await conditional.validate(request.headers['if-none-match'], {
+      renderer, accepted, conditions, ordering, query, pageSize,
+    });
+    if (notModified) return sendNotModified(reply, etag);
+    if (pageSize === EXPORT_ALL) {
+      return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering, user, etag });
     }
-    const pageSize = pagination.getPageSize(query);
     const count = await repository.count(conditions);
     const page = pagination.getPage(query, count, pageSize);
     const results = count === 0 ? [] : await repository.findPage({ conditions, ordering, offset: page.offset, limit: pageSize });
@@ -160,7 +168,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       page,
     );
     const body = await renderer.render({ count, next, previous, results }, renderCtx);
-    return finalize(reply, renderer, renderCtx, { count, next, previous }).send(typeof body === 'string' ? Buffer.from(body) : body);
+    return finalize(reply, renderer, renderCtx, { count, next, previous }, etag).send(typeof body === 'string' ? Buffer.from(body) : body);
   }
 
   /**
@@ -170,9 +178,9 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   async function exportAll(
     request: FastifyRequest,
     reply: FastifyReply,
-    { renderer, ctx, query, conditions, ordering, user }: {
+    { renderer, ctx, query, conditions, ordering, user, etag }: {
       renderer: Renderer; ctx: RenderContext; query: Map<string, string>;
-      conditions: readonly Condition[]; ordering: readonly OrderTerm[]; user: AuthUser;
+      conditions: readonly Condition[]; ordering: readonly OrderTerm[]; user: AuthUser; etag: string | null;
     },
   ) {
     // Before the snapshot takes a connection; freed when the response ends, however it ends.
@@ -206,7 +214,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       if (request.method === 'HEAD') {
         await rows.close();
         release();
-        return finalize(reply, renderer, ctx, envelope).send(Readable.from([]));
+        return finalize(reply, renderer, ctx, envelope, etag).send(Readable.from([]));
       }
       body = await renderer.stream(envelope, rows, ctx);
     } catch (error) {
@@ -214,12 +222,15 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       release();
       throw error;
     }
-    return finalize(reply, renderer, ctx, envelope).send(body);
+    return finalize(reply, renderer, ctx, envelope, etag).send(body);
   }
 
-  /** Content-Type, and for file formats (ours) the attachment name and the envelope as headers. */
-  function finalize(reply: FastifyReply, renderer: Renderer, ctx: RenderContext, { count, next, previous }: PageEnvelope): FastifyReply {
+  /** Content-Type and the ETag, and for file formats (ours) the attachment name and the envelope as headers. */
+  function finalize(
+    reply: FastifyReply, renderer: Renderer, ctx: RenderContext, { count, next, previous }: PageEnvelope, etag: string | null,
+  ): FastifyReply {
     reply.type(responseContentType(renderer, ctx.mediaType));
+    if (etag) reply.header('etag', etag);
     if (!renderer.download) return reply;
     reply.header('content-disposition', `attachment; filename="${downloadName}.${renderer.download.extension}"`);
     reply.header('x-total-count', String(count));

@@ -67,6 +67,7 @@ export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): 
     format: 'csv',
     charset: 'utf-8',
     download: { extension: 'csv' },
+    variant: formulaGuard ? 'formula-guard' : 'plain',
     render: (page, { fields }) => collect(Readable.from(withHeader(fields, csvLines(fields, oneBatch(page.results), formulaGuard)))),
     // The lines PostgreSQL writes (resource/csv-sql.ts) where it can, else written here from the rows;
     // one batch buffered ahead at most: the next is fetched when the socket has taken this one.

@@ -57,6 +57,11 @@ export interface Renderer extends Negotiable {
    * its body has no room for the page envelope, count and links travel in headers.
    */
   readonly download?: { readonly extension: string };
+  /**
+   * Ours: a setting, besides the data and the accepted media type, that changes this renderer's
+   * bytes (the CSV formula guard). It is part of the ETag (rest/conditional.ts).
+   */
+  readonly variant?: string;
 }
 
 /** Content-Type as DRF's `Response.rendered_content` builds it from the renderer, not the Accept. */

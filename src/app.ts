@@ -13,6 +13,8 @@ import healthPlugin from './plugins/health.js';
 import corsPlugin from './plugins/cors.js';
 import throttlePlugin from './plugins/throttle.js';
 import listPoliciesPlugin from './plugins/list-policies.js';
+import compressionPlugin from './plugins/compression.js';
+import metricsPlugin from './plugins/metrics.js';
 import customerRoutes from './customers/customer.routes.js';
 import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
@@ -121,6 +123,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
   // Outside the Host check: orchestrators probe /health and /ready by pod IP, which ALLOWED_HOSTS need not list.
   await app.register(healthPlugin, { config });
+  // Compression, then the metrics that count the compressed bytes, before any route they apply to.
+  await app.register(compressionPlugin, { enabled: config.COMPRESSION });
+  await app.register(metricsPlugin, { config });
   await app.register(throttlePlugin, { config });
   await app.register(listPoliciesPlugin, { config });
   // Everything else, unknown paths included, answers only to an allowed Host, as Django's CommonMiddleware does.

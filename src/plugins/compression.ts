@@ -1,0 +1,51 @@
+/**
+ * Response compression with @fastify/compress: br or gzip, as Accept-Encoding's q-values choose,
+ * for JSON and CSV bodies of at least 1 KB, buffered pages and streamed exports alike (a stream
+ * goes through the compressor by pipeline, so backpressure reaches the export's query). XLSX is a
+ * zip already and is never compressed. Every compressible response says `Vary: Accept-Encoding`,
+ * compressed or not, so a cache keeps the variants apart. Off (COMPRESSION=false) it registers
+ * nothing: a proxy in front does the work.
+ */
+import compress from '@fastify/compress';
+import fp from 'fastify-plugin';
+import { addVary } from '../http/vary.js';
+import { expandWildcard } from '../http/accept-encoding.js';
+import { appendRouteOnSend } from '../http/route-hooks.js';
+
+/** Bodies below this many bytes go out as they are: compressing them saves nothing. */
+export const COMPRESSION_THRESHOLD = 1024;
+/** In preference order when the client weighs them equally. */
+export const ENCODINGS = ['br', 'gzip'] as const;
+
+/** JSON and CSV; the plugin adds what mime-db marks compressible (text/*), never the XLSX types. */
+const COMPRESSIBLE = /^(?:application\/json|text\/csv)(?:;|$)/i;
+
+export interface CompressionPluginOptions {
+  enabled: boolean;
+}
+
+export default fp<CompressionPluginOptions>(
+  async (fastify, { enabled }) => {
+    if (!enabled) return;
+    // The plugin reads `*` as gzip even when gzip itself has q=0 (RFC 9110 §12.5.3: `*` means
+    // any encoding not listed); spelling `*` out first keeps an explicit refusal a refusal.
+    fastify.addHook('onRequest', async (request) => {
+      const header = request.headers['accept-encoding'];
+      if (header?.includes('*')) request.headers['accept-encoding'] = expandWildcard(header, ENCODINGS);
+    });
+    await fastify.register(compress, {
+      encodings: [...ENCODINGS],
+      threshold: COMPRESSION_THRESHOLD,
+      customTypes: COMPRESSIBLE,
+    });
+    // Behind the plugin's own route-level hook, which writes `accept-encoding` after the view's `Vary: Accept`.
+    appendRouteOnSend(fastify, async (_request, reply, payload) => {
+      const type = reply.getHeader('content-type');
+      if (reply.hasHeader('content-encoding') || (typeof type === 'string' && COMPRESSIBLE.test(type))) {
+        addVary(reply, 'Accept-Encoding');
+      }
+      return payload;
+    });
+  },
+  { name: 'compression' },
+);

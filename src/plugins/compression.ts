@@ -2,9 +2,11 @@
  * Response compression with @fastify/compress: br or gzip, as Accept-Encoding's q-values choose,
  * for JSON and CSV bodies of at least 1 KB, buffered pages and streamed exports alike (a stream
  * goes through the compressor by pipeline, so backpressure reaches the export's query). XLSX is a
- * zip already and is never compressed. Every compressible response says `Vary: Accept-Encoding`,
- * compressed or not, so a cache keeps the variants apart. Off (COMPRESSION=false) it registers
- * nothing: a proxy in front does the work.
+ * zip already and is never compressed. A compressible response to a request with Accept-Encoding
+ * says `Vary: Accept-Encoding`, compressed or not, so a cache keeps the variants apart; a request
+ * without one gets the original service's headers exactly (`Vary: Accept`), and a cache that keeps
+ * that answer can only serve an uncompressed body, which every client reads. Off
+ * (COMPRESSION=false) it registers nothing: a proxy in front does the work.
  */
 import compress from '@fastify/compress';
 import fp from 'fastify-plugin';
@@ -39,9 +41,10 @@ export default fp<CompressionPluginOptions>(
       customTypes: COMPRESSIBLE,
     });
     // Behind the plugin's own route-level hook, which writes `accept-encoding` after the view's `Vary: Accept`.
-    appendRouteOnSend(fastify, async (_request, reply, payload) => {
+    appendRouteOnSend(fastify, async (request, reply, payload) => {
       const type = reply.getHeader('content-type');
-      if (reply.hasHeader('content-encoding') || (typeof type === 'string' && COMPRESSIBLE.test(type))) {
+      const askedForEncoding = request.headers['accept-encoding'] !== undefined;
+      if (reply.hasHeader('content-encoding') || (askedForEncoding && typeof type === 'string' && COMPRESSIBLE.test(type))) {
         addVary(reply, 'Accept-Encoding');
       }
       return payload;

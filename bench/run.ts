@@ -21,6 +21,7 @@ import { copyOut, download, median, repeatFor, runAutocannon } from './load.js';
 import { compareBodies, probe } from './checks.js';
 import { writeReport, type ExportMeasure, type Measured, type Results, type ScenarioResult } from './report.js';
 import { runSoak, SOAK_ROWS, writeSoakReport } from './soak.js';
+import { measureExportCsv, measurePage1, type CompressionResult } from './compression.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -181,6 +182,7 @@ async function main(): Promise<void> {
     const smallService = await startService(small, 'small');
     const results: ScenarioResult[] = [];
     let bodyChecks;
+    let compression: CompressionResult | undefined;
     try {
       bodyChecks = await compareBodies(service, floor, scenarios.filter((s) => s.floor && !s.format), large.token);
       for (const c of bodyChecks.filter((c) => !c.identical)) log(`floor body differs for ${c.scenario}: ${c.detail}`);
@@ -217,6 +219,14 @@ async function main(): Promise<void> {
           });
         }
       }
+      log('compression: page 1 and the full CSV export, gzip against none, alternating');
+      const page1 = await measurePage1(service, large.token, settings);
+      const fresh = await startService(large, 'compression');
+      try {
+        compression = { page1, exportCsv: await measureExportCsv(fresh, large.token, settings.durationS) };
+      } finally {
+        await fresh.stop();
+      }
     } finally {
       await smallService.stop();
       await floor.stop();
@@ -234,6 +244,7 @@ async function main(): Promise<void> {
       startup: { readyMs, medianMs: median(readyMs) },
       scenarios: results,
       bodyChecks,
+      ...(compression ? { compression } : {}),
       plans,
       elapsedSeconds: (Date.now() - started) / 1000,
     };

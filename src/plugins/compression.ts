@@ -9,7 +9,9 @@
  * (COMPRESSION=false) it registers nothing: a proxy in front does the work.
  */
 import compress from '@fastify/compress';
+import { pipeline, type Readable } from 'node:stream';
 import fp from 'fastify-plugin';
+import { Coalesce } from '../http/coalesce.js';
 import { addVary } from '../http/vary.js';
 import { expandWildcard } from '../http/accept-encoding.js';
 import { appendRouteOnSend } from '../http/route-hooks.js';
@@ -35,6 +37,17 @@ export default fp<CompressionPluginOptions>(
       const header = request.headers['accept-encoding'];
       if (header?.includes('*')) request.headers['accept-encoding'] = expandWildcard(header, ENCODINGS);
     });
+    // Scope-level, so before the plugin's route-level hook: a streamed body reaches the compressor
+    // in large chunks. Only where it will be compressed; other streams go out as they come.
+    fastify.addHook('onSend', async (request, reply, payload) => {
+      const type = reply.getHeader('content-type');
+      const willCompress = request.headers['accept-encoding'] !== undefined && typeof type === 'string' && COMPRESSIBLE.test(type);
+      if (!willCompress || !isStream(payload)) return payload;
+      const gathered = new Coalesce();
+      // Errors and a client gone travel both ways, as through the compressor's own pipeline.
+      pipeline(payload, gathered, () => {});
+      return gathered;
+    });
     await fastify.register(compress, {
       encodings: [...ENCODINGS],
       threshold: COMPRESSION_THRESHOLD,
@@ -52,3 +65,7 @@ export default fp<CompressionPluginOptions>(
   },
   { name: 'compression' },
 );
+
+function isStream(payload: unknown): payload is Readable {
+  return typeof (payload as Readable | null)?.pipe === 'function';
+}

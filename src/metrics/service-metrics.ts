@@ -32,54 +32,66 @@ export interface ServiceMetrics {
 /** Pools to report, by name; the same pool twice (the embedded database's one) is reported once. */
 export type NamedPools = ReadonlyMap<string, pg.Pool>;
 
+/**
+ * Process metrics belong to the process, whichever app serves them, and are collected once:
+ * prom-client's GC observer and event-loop monitor, started per collection, are never released.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export function createServiceMetrics(pools: NamedPools): ServiceMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const own = new Registry();
   const httpLabels = ['route', 'method', 'status', 'format'] as const;
   const requests = new Counter({
     name: 'http_requests_total',
     help: 'HTTP requests answered, by route template, method, status and rendered format',
     labelNames: httpLabels,
-    registers: [registry],
+    registers: [own],
   });
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'Time from a request to the end of its response (a streamed export included), seconds',
     labelNames: httpLabels,
     buckets: REQUEST_BUCKETS,
-    registers: [registry],
+    registers: [own],
   });
   const exportRows = new Counter({
     name: 'export_rows_total',
     help: 'Rows of limit=all exports that were sent to the end, by format',
     labelNames: ['format'],
-    registers: [registry],
+    registers: [own],
   });
   const exportBytes = new Counter({
     name: 'export_bytes_total',
     help: 'Body bytes of limit=all exports written to the connection (after compression), by format',
     labelNames: ['format'],
-    registers: [registry],
+    registers: [own],
   });
   const exportsInFlight = new Gauge({
     name: 'exports_in_flight',
     help: 'limit=all exports being sent now, by format',
     labelNames: ['format'],
-    registers: [registry],
+    registers: [own],
   });
   const queryDuration = new Histogram({
     name: 'db_query_duration_seconds',
     help: "Duration of the list repository's queries: count, page, and an export's snapshot and count (export_open), seconds",
     labelNames: ['query'],
     buckets: QUERY_BUCKETS,
-    registers: [registry],
+    registers: [own],
   });
   const poolGauge = (name: string, help: string, read: (pool: pg.Pool) => number) =>
     new Gauge({
       name,
       help,
       labelNames: ['pool'],
-      registers: [registry],
+      registers: [own],
       // Read when scraped: the pool's own counters are the truth, nothing to keep in step.
       collect() {
         this.reset();
@@ -92,7 +104,8 @@ export function createServiceMetrics(pools: NamedPools): ServiceMetrics {
   poolGauge('db_pool_max_connections', 'Most connections the pool may open', (p) => p.options.max ?? 10);
 
   return {
-    registry,
+    // The app's own metrics and the process's, served together.
+    registry: Registry.merge([processMetrics(), own]),
     requests,
     requestDuration,
     exportRows,

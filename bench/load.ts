@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -73,7 +74,10 @@ export interface Download {
   body?: Buffer;
 }
 
-/** One GET, streamed and counted, never buffered unless `keep`. */
+/**
+ * One GET, streamed and counted, never buffered unless `keep`. `bytes` are the bytes on the wire;
+ * a gzip body is decompressed as it arrives, and `lines` (and `body`) are of the decoded body.
+ */
 export function download(url: string, headers: Record<string, string>, keep = false): Promise<Download> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -84,10 +88,13 @@ export function download(url: string, headers: Record<string, string>, keep = fa
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
+        });
+        const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+        body.on('data', (chunk: Buffer) => {
           for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
           if (keep) chunks.push(chunk);
         });
-        res.once('end', () =>
+        body.once('end', () =>
           resolve({
             status: res.statusCode ?? 0,
             contentType: String(res.headers['content-type'] ?? ''),
@@ -98,6 +105,7 @@ export function download(url: string, headers: Record<string, string>, keep = fa
           }),
         );
         res.once('error', reject);
+        body.once('error', reject);
       })
       .once('error', reject);
   });

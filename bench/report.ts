@@ -10,6 +10,7 @@ import type { Scenario } from './scenarios.js';
 import type { Plan } from './explain.js';
 import type { BodyCheck } from './checks.js';
 import { BENCH_SEED } from './databases.js';
+import type { CompressionResult } from './compression.js';
 
 /** The best of a target's rounds, its peak RSS over all of them, and the machine's 1-minute load average before it. */
 export type Measured = LoadResult & { peakRssMb: number | null; loadAvg1m: number; roundsRps: number[] };
@@ -41,6 +42,8 @@ export interface Results {
   startup: { readyMs: number[]; medianMs: number };
   scenarios: ScenarioResult[];
   bodyChecks: BodyCheck[] | undefined;
+  /** gzip against none on the same process (bench/compression.ts); absent in runs before it existed. */
+  compression?: CompressionResult;
   plans: Plan[];
   elapsedSeconds: number;
 }
@@ -175,7 +178,7 @@ scenario's time is up (at least one); rows/s is the median's.
 
 ${rows(['Scenario', 'rows', 'rows/s', 'MB/s', 'peak RSS', 'COPY rows/s', 'COPY MB/s', 'service/COPY'], exportRows)}
 
-## Query plans (EXPLAIN ANALYZE on ${f0(r.settings.rows.large)} rows)
+${compressionSection(r)}## Query plans (EXPLAIN ANALYZE on ${f0(r.settings.rows.large)} rows)
 
 ${rows(['Statement', 'Scans', 'Seq Scan', 'ms'], planRows)}
 
@@ -186,6 +189,38 @@ ${r.plans.map((p) => `**${p.scenario} (${p.statement})** \`${p.values.join(', ')
 </details>
 
 ${analysis}`;
+}
+
+/** `## Compression`: what gzip costs page 1 and a full CSV export, measured against none in the same run. */
+function compressionSection(r: Results): string {
+  const c = r.compression;
+  if (!c) return '';
+  const { identity: pi, gzip: pg } = c.page1;
+  const rps = (m: Measured) => `${f0(m.rps)}${m.roundsRps.length > 1 ? ` (${m.roundsRps.map(f0).join(', ')})` : ''}`;
+  const lines = [
+    '| Scenario | none | gzip | gzip/none |',
+    '|---|---|---|---|',
+    `| Page 1, req/s (${r.settings.connections} connections) | ${rps(pi)} | ${rps(pg)} | ${pct(pg.rps / pi.rps)} |`,
+    `| Page 1, p50 / p99 ms | ${pi.p50} / ${pi.p99} | ${pg.p50} / ${pg.p99} | |`,
+    `| Page 1, bytes/s on the wire | ${f1(pi.bytesPerSec / 1e6)} MB/s | ${f1(pg.bytesPerSec / 1e6)} MB/s | |`,
+  ];
+  if (c.exportCsv) {
+    const { identity: ei, gzip: eg } = c.exportCsv;
+    lines.push(
+      `| Full CSV export, rows/s (median of ${ei.runs} each) | ${f0(ei.rowsPerSec)} | ${f0(eg.rowsPerSec)} | ${pct(eg.rowsPerSec / ei.rowsPerSec)} |`,
+      `| Full CSV export, MB on the wire | ${f1(ei.wireBytes / 1e6)} | ${f1(eg.wireBytes / 1e6)} | ${pct(eg.wireBytes / ei.wireBytes)} |`,
+      `| Full CSV export, rows | ${f0(ei.rows)}${ei.errors ? ` (${ei.errors})` : ''} | ${f0(eg.rows)}${eg.errors ? ` (${eg.errors})` : ''} | |`,
+    );
+  }
+  return `## Compression (gzip against none, same run)
+
+Page 1 asked with and without \`Accept-Encoding: gzip\` on the same service process, in alternating
+rounds; full CSV exports (the client decompressing as it reads) one of each in turn on a fresh
+process (peak RSS ${mb(c.exportCsv?.gzip.peakRssMb)} over both). Compare the ratios: the machine is shared.
+
+${lines.join('\n')}
+
+`;
 }
 
 export function writeReport(r: Results, root: string): string[] {

@@ -23,6 +23,7 @@ import { writeReport, type ExportMeasure, type Measured, type Results, type Scen
 import { runSoak, SOAK_ROWS, writeSoakReport } from './soak.js';
 import { READS_SCENARIOS, runReads, writeReadsReport } from './reads.js';
 import { freshToken } from './databases.js';
+import { measureExportCsv, measurePage1, type CompressionResult } from './compression.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
     const smallService = await startService(small, 'small');
     const results: ScenarioResult[] = [];
     let bodyChecks;
+    let compression: CompressionResult | undefined;
     try {
       bodyChecks = await compareBodies(service, floor, scenarios.filter((s) => s.floor && !s.format), large.token);
       for (const c of bodyChecks.filter((c) => !c.identical)) log(`floor body differs for ${c.scenario}: ${c.detail}`);
@@ -221,6 +223,14 @@ async function main(): Promise<void> {
           });
         }
       }
+      log('compression: page 1 and the full CSV export, gzip against none, alternating');
+      const page1 = await measurePage1(service, large.token, settings);
+      const fresh = await startService(large, 'compression');
+      try {
+        compression = { page1, exportCsv: await measureExportCsv(fresh, large.token, settings.durationS) };
+      } finally {
+        await fresh.stop();
+      }
     } finally {
       await smallService.stop();
       await floor.stop();
@@ -238,6 +248,7 @@ async function main(): Promise<void> {
       startup: { readyMs, medianMs: median(readyMs) },
       scenarios: results,
       bodyChecks,
+      ...(compression ? { compression } : {}),
       plans,
       elapsedSeconds: (Date.now() - started) / 1000,
     };

@@ -16,6 +16,8 @@ import listPoliciesPlugin from './plugins/list-policies.js';
 import customerRoutes, { CUSTOMERS_PREFIX } from './customers/customer.routes.js';
 import { createCustomerOpenApi } from './customers/customer.openapi.js';
 import openapiPlugin from './plugins/openapi.js';
+import compressionPlugin from './plugins/compression.js';
+import metricsPlugin from './plugins/metrics.js';
 import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { createHostCheck } from './http/host.js';
@@ -123,6 +125,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
   // Outside the Host check: orchestrators probe /health and /ready by pod IP, which ALLOWED_HOSTS need not list.
   await app.register(healthPlugin, { config });
+  // Compression, then the metrics that count the compressed bytes, before any route they apply to.
+  await app.register(compressionPlugin, { enabled: config.COMPRESSION });
+  await app.register(metricsPlugin, { config });
   await app.register(throttlePlugin, { config });
   await app.register(listPoliciesPlugin, { config });
   // Everything else, unknown paths included, answers only to an allowed Host, as Django's CommonMiddleware does.

@@ -150,6 +150,18 @@ export const ConfigSchema = z
       .min(1)
       .default('oms-customers:')
       .describe('Prefix of every Redis key this service writes'),
+    METRICS_PORT: integer(0, 65535)
+      .optional()
+      .describe('Serve GET /metrics (Prometheus) on this port, on a server of its own, instead of on PORT; unset = on PORT'),
+    METRICS_TOKEN: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .describe('When set, GET /metrics requires `Authorization: Bearer <this token>` (401 otherwise); unset = open'),
+    COMPRESSION: boolean
+      .default(true)
+      .describe('Compress JSON and CSV responses over 1 KB with gzip or br, as Accept-Encoding asks; false leaves it to a proxy'),
   })
   .superRefine((c, ctx) => {
     // zod 4 runs this even when a field failed; only compare two valid sizes.

@@ -37,6 +37,7 @@ export default fp<ListPoliciesOptions>(
       pagination: listPagination(config),
       ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
       ...(config.THROTTLE_RATE && throttleStore ? { throttling: createViewThrottling({ rate: config.THROTTLE_RATE, store: throttleStore }) } : {}),
+      ...(fastify.hasDecorator('metrics') ? { timeQuery: fastify.metrics.timeQuery } : {}),
       exportSlots: createExportSlots({
         total: config.EXPORT_CONCURRENCY ?? defaultExportConcurrency(poolSize),
         perOwner: config.EXPORT_CONCURRENCY_PER_TOKEN,

@@ -25,6 +25,7 @@ import type { ViewThrottling } from './throttling.js';
 import type { ExportSlots } from './export-slots.js';
 import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
 import { linkHost } from '../http/host.js';
+import { timeRepository, type QueryTimer } from '../repository/timed-repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,6 +39,10 @@ declare module 'fastify' {
      * Null too when CSV/XLSX was negotiated: the JSON that stands in for them is compact (ours).
      */
     acceptedJson: AcceptedMediaType | null;
+    /** The `format` of the renderer negotiation chose; null when it failed or never ran (read by the metrics). */
+    renderedFormat: string | null;
+    /** A `limit=all` GET about to stream: its row count; null otherwise (read by the metrics). */
+    exportCount: number | null;
   }
 }
 
@@ -55,6 +60,8 @@ export interface ListPolicies {
   throttling?: ViewThrottling;
   /** Caps on concurrent `limit=all` exports; none when unset. */
   exportSlots?: ExportSlots;
+  /** Times the repository's queries (the metrics); none when unset. */
+  timeQuery?: QueryTimer;
 }
 
 export interface ListViewOptions extends ListPolicies {
@@ -93,7 +100,8 @@ export interface Initialised {
 }
 
 export function registerListView(scope: FastifyInstance, view: ListViewOptions): void {
-  const { path, resource, repository, renderers, authentication, pagination } = view;
+  const { path, resource, renderers, authentication, pagination } = view;
+  const repository = view.timeQuery ? timeRepository(view.repository, view.timeQuery) : view.repository;
   const metadata = view.metadata ?? createMetadata(resource, { renders: renderers.map((r) => r.mediaType) });
   const downloadName = view.downloadName ?? resource.name;
   const fullPath = `${scope.prefix}${path}`;
@@ -101,6 +109,8 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   const conditional = createConditionalGet({ repository, pagination, exportMaxRows: view.exportMaxRows });
 
   if (!scope.hasRequestDecorator('acceptedJson')) scope.decorateRequest('acceptedJson', null);
+  if (!scope.hasRequestDecorator('renderedFormat')) scope.decorateRequest('renderedFormat', null);
+  if (!scope.hasRequestDecorator('exportCount')) scope.decorateRequest('exportCount', null);
 
   scope.addHook('onSend', async (request, reply) => {
     if (request.routeOptions.url !== fullPath) return;
@@ -117,6 +127,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const negotiated = selectRenderer(renderers, accept, query.get('format'));
     const accepted: AcceptedMediaType = { mediaType: negotiated.mediaType, params: negotiated.params };
     if (negotiated.renderer.mediaType === jsonRenderer.mediaType) request.acceptedJson = accepted;
+    request.renderedFormat = negotiated.renderer.format;
     const user = await authenticateAndThrottle(request);
     return { renderer: negotiated.renderer, accepted, user, query, rawQuery };
   }
@@ -217,6 +228,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
         return finalize(reply, renderer, ctx, envelope, etag).send(Readable.from([]));
       }
       body = await renderer.stream(envelope, rows, ctx);
+      request.exportCount = rows.count;
     } catch (error) {
       await rows.close();
       release();

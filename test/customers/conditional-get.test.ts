@@ -47,6 +47,17 @@ describe('GET /list-simple/ ETag and If-None-Match', () => {
     expectNotModified(await get('', { 'if-none-match': etag }), etag);
   });
 
+  it('answers a client that accepts compression with the same ETag, and a 304 with no Content-Encoding', async () => {
+    const encoded = { 'accept-encoding': 'gzip, br' };
+    const etag = await etagOf('?limit=50', encoded);
+    expect(await etagOf('?limit=50')).toBe(etag);
+    const res = await get('?limit=50', { ...encoded, 'if-none-match': etag });
+    expect(res.statusCode).toBe(304);
+    expect(res.rawPayload.length).toBe(0);
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(res.headers.etag).toBe(etag);
+  });
+
   it('answers HEAD with the ETag of GET, and 304 to it', async () => {
     const etag = await etagOf('?limit=3&page=2');
     expect(await etagOf('?limit=3&page=2', {}, 'HEAD')).toBe(etag);

@@ -1,0 +1,124 @@
+/**
+ * The service's Prometheus metrics (prom-client), one registry per app: requests by route
+ * template, exports, the pool and query durations, and Node's process metrics. Every label takes
+ * its values from a closed set (route templates, methods, statuses, renderer formats, query
+ * kinds), never from what a client sends, so a flood of odd URLs adds no series.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type pg from 'pg';
+import type { QueryKind, QueryTimer } from '../repository/timed-repository.js';
+
+/** The `route` label of a request no route matched (404s of unknown paths). */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** The `format` label when content negotiation never ran or failed. */
+export const NO_FORMAT = 'none';
+
+/** Seconds; a page answers in milliseconds, a full export in minutes. */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const QUERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface ServiceMetrics {
+  registry: Registry;
+  requests: Counter<'route' | 'method' | 'status' | 'format'>;
+  requestDuration: Histogram<'route' | 'method' | 'status' | 'format'>;
+  exportRows: Counter<'format'>;
+  exportBytes: Counter<'format'>;
+  exportsInFlight: Gauge<'format'>;
+  queryDuration: Histogram<'query'>;
+  /** Times one repository call, whether it succeeds or fails. */
+  timeQuery: QueryTimer;
+}
+
+/** Pools to report, by name; the same pool twice (the embedded database's one) is reported once. */
+export type NamedPools = ReadonlyMap<string, pg.Pool>;
+
+/**
+ * Process metrics belong to the process, whichever app serves them, and are collected once:
+ * prom-client's GC observer and event-loop monitor, started per collection, are never released.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export function createServiceMetrics(pools: NamedPools): ServiceMetrics {
+  const own = new Registry();
+  const httpLabels = ['route', 'method', 'status', 'format'] as const;
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route template, method, status and rendered format',
+    labelNames: httpLabels,
+    registers: [own],
+  });
+  const requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from a request to the end of its response (a streamed export included), seconds',
+    labelNames: httpLabels,
+    buckets: REQUEST_BUCKETS,
+    registers: [own],
+  });
+  const exportRows = new Counter({
+    name: 'export_rows_total',
+    help: 'Rows of limit=all exports that were sent to the end, by format',
+    labelNames: ['format'],
+    registers: [own],
+  });
+  const exportBytes = new Counter({
+    name: 'export_bytes_total',
+    help: 'Body bytes of limit=all exports written to the connection (after compression), by format',
+    labelNames: ['format'],
+    registers: [own],
+  });
+  const exportsInFlight = new Gauge({
+    name: 'exports_in_flight',
+    help: 'limit=all exports being sent now, by format',
+    labelNames: ['format'],
+    registers: [own],
+  });
+  const queryDuration = new Histogram({
+    name: 'db_query_duration_seconds',
+    help: "Duration of the list repository's queries: count, page, and an export's snapshot and count (export_open), seconds",
+    labelNames: ['query'],
+    buckets: QUERY_BUCKETS,
+    registers: [own],
+  });
+  const poolGauge = (name: string, help: string, read: (pool: pg.Pool) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pool'],
+      registers: [own],
+      // Read when scraped: the pool's own counters are the truth, nothing to keep in step.
+      collect() {
+        this.reset();
+        for (const [label, pool] of pools) this.set({ pool: label }, read(pool));
+      },
+    });
+  poolGauge('db_pool_connections', 'Connections the pool holds, busy or idle', (p) => p.totalCount);
+  poolGauge('db_pool_idle_connections', 'Connections the pool holds idle', (p) => p.idleCount);
+  poolGauge('db_pool_waiting_requests', 'Checkouts waiting for a connection', (p) => p.waitingCount);
+  poolGauge('db_pool_max_connections', 'Most connections the pool may open', (p) => p.options.max ?? 10);
+
+  return {
+    // The app's own metrics and the process's, served together.
+    registry: Registry.merge([processMetrics(), own]),
+    requests,
+    requestDuration,
+    exportRows,
+    exportBytes,
+    exportsInFlight,
+    queryDuration,
+    async timeQuery<T>(kind: QueryKind, work: () => Promise<T>): Promise<T> {
+      const end = queryDuration.startTimer({ query: kind });
+      try {
+        return await work();
+      } finally {
+        end();
+      }
+    },
+  };
+}

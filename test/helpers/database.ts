@@ -1,17 +1,14 @@
 /**
  * A private database per test file, so files run in parallel: a fresh, uniquely
  * named database on the server at TEST_DATABASE_URL when it is set, otherwise
- * an in-memory embedded PGlite of its own.
+ * an in-memory embedded PGlite of its own. Both are copies of the run's
+ * templates (test/global-setup.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { inject, type ProvidedContext } from 'vitest';
 import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from '../../src/db/embedded.js';
-import { migrate } from '../../src/db/migrate.js';
 import { createPool, withClient } from '../../src/db/pool.js';
 
 export interface TestDatabase {
@@ -27,14 +24,25 @@ export function hasRealServer(): boolean {
   return Boolean(process.env.TEST_DATABASE_URL);
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A database with nothing in it yet: no migration applied. */
+export function createTestDatabase(): Promise<TestDatabase> {
+  return copyOfTemplate('fresh');
+}
+
+/** A test database with prisma/migrations applied. */
+export function createMigratedTestDatabase(): Promise<TestDatabase> {
+  return copyOfTemplate('migrated');
+}
+
+async function copyOfTemplate(kind: 'fresh' | 'migrated'): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const server = await startEmbeddedPostgres({ dataDir: 'memory', loadDataDir: await embeddedTemplate() });
+    const server = await startEmbeddedPostgres({ dataDir: 'memory', loadDataDir: await embeddedTemplate(kind) });
     return { url: server.url, embedded: true, drop: () => server.stop() };
   }
   const name = `oms_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"`));
+  const template = kind === 'migrated' ? ` TEMPLATE "${provided('serverTemplate')}"` : '';
+  await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"${template}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
@@ -44,21 +52,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
-}
-
-/** A test database with prisma/migrations applied. */
-export async function createMigratedTestDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  const pool = createTestPool(database);
-  try {
-    await migrate(pool);
-  } catch (error) {
-    await pool.end();
-    await database.drop();
-    throw error;
-  }
-  await pool.end();
-  return database;
 }
 
 /** A pool on the test database; embedded ones are capped at EMBEDDED_MAX_CONNECTIONS. */
@@ -72,27 +65,17 @@ export function createTestPool(database: TestDatabase, max = 4): pg.Pool {
   });
 }
 
-
 /**
- * A freshly initdb'd PGlite cluster as a dumpDataDir() tarball, cached in the
- * temp directory per PGlite version: every test file runs in its own process,
- * and loading the tarball takes a fraction of initdb's CPU time.
+ * This run's embedded cluster as a PGlite dumpDataDir() tarball, freshly initdb'd or migrated:
+ * loading one takes a fraction of initdb's (or the migrations') CPU time.
  */
-export async function embeddedTemplate(): Promise<Blob> {
-  const require = createRequire(import.meta.url);
-  const { version } = require(join(dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json')) as { version: string };
-  const file = join(tmpdir(), `oms-customers-pglite-${version}.tar`);
-  try {
-    return new Blob([await readFile(file)]);
-  } catch {
-    // Not built yet: build it below.
-  }
-  const db = await PGlite.create();
-  const dump = await db.dumpDataDir('none');
-  await db.close();
-  // Files running in parallel may all build it; each publishes a complete file atomically.
-  const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
-  await rename(partial, file).catch(() => rm(partial, { force: true }));
-  return dump;
+export async function embeddedTemplate(kind: 'fresh' | 'migrated' = 'fresh'): Promise<Blob> {
+  return new Blob([await readFile(provided('embeddedTemplates')[kind])]);
+}
+
+/** A value test/global-setup.ts provides for this kind of run. */
+function provided<K extends 'embeddedTemplates' | 'serverTemplate'>(key: K): NonNullable<ProvidedContext[K]> {
+  const value = inject(key);
+  if (value === null || value === undefined) throw new Error(`no ${key}: run the tests through vitest.config.ts (test/global-setup.ts)`);
+  return value;
 }

@@ -9,7 +9,7 @@ import type { Started } from './processes.js';
 import { download, median, runAutocannon, type Download } from './load.js';
 import { withPeakRss } from './processes.js';
 import { LIST_PATH } from './scenarios.js';
-import type { Measured } from './report.js';
+import type { Measured } from './load.js';
 
 export const GZIP = { 'accept-encoding': 'gzip' } as const;
 

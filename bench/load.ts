@@ -26,6 +26,9 @@ export interface LoadResult {
   bytesPerSec: number;
 }
 
+/** A load result with what was measured around it: the service's peak RSS, the machine's load, each round's rate. */
+export type Measured = LoadResult & { peakRssMb: number | null; loadAvg1m: number; roundsRps: number[] };
+
 interface AutocannonJson {
   duration: number;
   errors: number;

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BodyCheck } from './checks.js';
 import type { Started } from './processes.js';
-import type { Measured } from './report.js';
+import type { Measured } from './load.js';
 import type { Scenario } from './scenarios.js';
 
 /** The scenarios measured: page 1 (the target), a larger page, and a filtered one (a real count). */

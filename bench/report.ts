@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoadResult } from './load.js';
+import type { Measured } from './load.js';
 import type { Scenario } from './scenarios.js';
 import type { Plan } from './explain.js';
 import type { BodyCheck } from './checks.js';
@@ -13,7 +13,6 @@ import { BENCH_SEED } from './databases.js';
 import type { CompressionResult } from './compression.js';
 
 /** The best of a target's rounds, its peak RSS over all of them, and the machine's 1-minute load average before it. */
-export type Measured = LoadResult & { peakRssMb: number | null; loadAvg1m: number; roundsRps: number[] };
 
 export interface ExportMeasure {
   runs: number; rows: number; bytes: number; ms: number; rowsPerSec: number; bytesPerSec: number;

@@ -16,13 +16,18 @@ import type { FastifyInstance } from 'fastify';
 
 export function cutStalledResponses(app: FastifyInstance, stallTimeoutMs: number): void {
   app.addHook('onSend', async (request, reply) => {
-    reply.raw.setTimeout(stallTimeoutMs, () => {
+    const onStall = () => {
+      // setTimeout adds the listener each time it is given one: one at a time.
+      reply.raw.off('timeout', onStall);
+      if (reply.raw.writableFinished) return;
       if (!reply.raw.socket?.writableLength) {
-        reply.raw.setTimeout(stallTimeoutMs);
+        // Re-armed with its listener: an injected response (light-my-request) needs one.
+        reply.raw.setTimeout(stallTimeoutMs, onStall);
         return;
       }
       request.log.info({ stallTimeoutMs }, 'client stopped reading the response: connection closed');
       reply.raw.destroy();
-    });
+    };
+    reply.raw.setTimeout(stallTimeoutMs, onStall);
   });
 }

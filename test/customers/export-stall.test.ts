@@ -180,3 +180,25 @@ describe('a kept-alive connection after a finished response', () => {
     }, 30_000);
   }
 });
+
+describe('the stall timer on an injected response (no socket)', () => {
+  it('neither throws nor keeps re-arming once the response has finished', async () => {
+    const t = await createTestApp({ config: { EXPORT_STALL_TIMEOUT_MS: 100 } });
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      // A HEAD writes no body, so nothing clears the injected response's timer: it fires after the end.
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await t.app.inject({ method, url: `${URL_PATH}?limit=all&format=csv`, headers: { authorization: `Token ${t.token}` } });
+        expect(res.statusCode).toBe(200);
+      }
+      // Several stall periods: the timer fires, sees a finished response and stops.
+      await new Promise((done) => setTimeout(done, 500));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+      await t.close();
+    }
+  });
+});

@@ -18,9 +18,18 @@ import { renderJson } from '../../src/rest/renderers/json.js';
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const ROWS = 4500;
 
+/** Rows per INSERT: each statement stays well inside the app pool's query timeout, even on PGlite under load. */
+const INSERT_CHUNK = 20_000;
+
 /** `count` customers from `first` on, set-based: microsecond timestamps, quotes, commas, NULLs, two channels. */
 async function insertSynthetic(pool: pg.Pool, first: number, count: number, channel?: number): Promise<void> {
   await pool.query(`INSERT INTO channel (id, name) VALUES (1, 'One'), (2, 'Two'), (3, 'Three'), (4, 'Four') ON CONFLICT (id) DO NOTHING`);
+  for (let from = first; from < first + count; from += INSERT_CHUNK) {
+    await insertRange(pool, from, Math.min(from + INSERT_CHUNK, first + count) - 1, channel);
+  }
+}
+
+async function insertRange(pool: pg.Pool, from: number, to: number, channel?: number): Promise<void> {
   await pool.query(
     `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
      SELECT g, timestamptz '2020-01-01 00:00:00Z' + g * interval '1.000123 second',
@@ -30,7 +39,7 @@ async function insertSynthetic(pool: pg.Pool, first: number, count: number, chan
             CASE WHEN g % 5 = 0 THEN NULL ELSE '+90 555 ' || g END,
             CASE WHEN g % 4 = 0 THEN 'ERP-' || g END, COALESCE($3, 1 + g % 2)
      FROM generate_series($1::int, $2::int) AS g`,
-    [first, first + count - 1, channel ?? null],
+    [from, to, channel ?? null],
   );
 }
 

@@ -10,7 +10,9 @@ import { createMetadata } from '../rest/metadata.js';
 import { listPagination, listRenderers } from '../rest/settings.js';
 import { EXPORT_ALL } from '../rest/list-view.js';
 import { customerResource } from './customer.resource.js';
-import { CUSTOMERS_PREFIX, DOWNLOAD_NAME, LIST_SIMPLE_PATH } from './customer.routes.js';
+import { CUSTOMER_REPOSITORY_OPTIONS, CUSTOMERS_PREFIX, DOWNLOAD_NAME, LIST_SIMPLE_PATH } from './customer.routes.js';
+import type { ListRepositoryOptions } from '../repository/list-repository.js';
+import { COMPRESSIBLE, COMPRESSION_THRESHOLD, ENCODINGS } from '../plugins/compression.js';
 import { demoCustomers } from './demo-data.js';
 
 /** The origin the examples' links use: the default HOST and PORT, as in docs/api.md. */
@@ -20,9 +22,11 @@ const EXAMPLE_ORIGIN = 'http://127.0.0.1:8000';
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export function createCustomerOpenApi(
-  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD'>,
+  config: Pick<Config, 'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'COMPRESSION'>,
 ): Promise<OpenApiDocument> {
   const renderers = listRenderers(config);
+  const repository: ListRepositoryOptions = CUSTOMER_REPOSITORY_OPTIONS;
+  const mediaTypes = renderers.flatMap((r) => [r.mediaType, ...(r.alsoAccepts ?? [])]);
   return createListViewDocument({
     title: 'OMS Customer Services',
     version,
@@ -42,5 +46,10 @@ export function createCustomerOpenApi(
     metadata: createMetadata(customerResource, { renders: renderers.map((r) => r.mediaType) }),
     exampleRows: demoCustomers.map((customer) => ({ ...customer })),
     exampleOrigin: EXAMPLE_ORIGIN,
+    // The view answers If-None-Match only when its repository keeps a data version.
+    conditionalGet: repository.versionTable !== undefined,
+    compression: config.COMPRESSION
+      ? { encodings: ENCODINGS, threshold: COMPRESSION_THRESHOLD, mediaTypes: mediaTypes.filter((type) => COMPRESSIBLE.test(type)) }
+      : undefined,
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { customerResource } from './customer.resource.js';
-import { createListRepository } from '../repository/list-repository.js';
+import { createListRepository, type ListRepositoryOptions } from '../repository/list-repository.js';
 import { registerListView } from '../rest/list-view.js';
 
 /** Where the customers API is mounted (app.ts), its one view inside it, and what its downloads are called. */
@@ -12,16 +12,21 @@ export const CUSTOMERS_PREFIX = '/api/v1/oms/customers';
 export const LIST_SIMPLE_PATH = '/list-simple/';
 export const DOWNLOAD_NAME = 'customers';
 
+/**
+ * Both kept by triggers (prisma/migrations): page 1 counts nothing, and a 304 reads only the version.
+ * The OpenAPI document reads the version table's presence too: it describes conditional GET only then.
+ */
+export const CUSTOMER_REPOSITORY_OPTIONS = {
+  unfilteredCountTable: 'customer_count',
+  versionTable: 'customer_version',
+} as const satisfies ListRepositoryOptions;
+
 const customerRoutes: FastifyPluginAsync = async (scope) => {
   registerListView(scope, {
     ...scope.listPolicies,
     path: LIST_SIMPLE_PATH,
     resource: customerResource,
-    // Both kept by triggers (prisma/migrations): page 1 counts nothing, and a 304 reads only the version.
-    repository: createListRepository(scope.readSource, customerResource, {
-      unfilteredCountTable: 'customer_count',
-      versionTable: 'customer_version',
-    }),
+    repository: createListRepository(scope.readSource, customerResource, CUSTOMER_REPOSITORY_OPTIONS),
     downloadName: DOWNLOAD_NAME,
   });
 };

@@ -22,7 +22,7 @@ export const COMPRESSION_THRESHOLD = 1024;
 export const ENCODINGS = ['br', 'gzip'] as const;
 
 /** JSON and CSV; the plugin adds what mime-db marks compressible (text/*), never the XLSX types. */
-const COMPRESSIBLE = /^(?:application\/json|text\/csv)(?:;|$)/i;
+export const COMPRESSIBLE = /^(?:application\/json|text\/csv)(?:;|$)/i;
 
 export interface CompressionPluginOptions {
   enabled: boolean;

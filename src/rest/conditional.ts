@@ -116,13 +116,18 @@ function representationKey(request: ListRequest, page: string, exportMaxRows: nu
   ]);
 }
 
+/** base64url characters of the request's digest in a tag: 96 bits. */
+const DIGEST_CHARS = 16;
+/** Every tag `entityTag` makes, as a JSON Schema pattern (the OpenAPI document states the format). */
+export const ETAG_PATTERN = `^W/"[0-9]+-[A-Za-z0-9_-]{${DIGEST_CHARS}}"$`;
+
 /**
  * A weak validator (RFC 9110 §8.8.1): two spellings of one request share it though their `next`
  * links repeat each spelling, and an XLSX file's bytes differ from one rendering to the next.
  * The version stays readable; 96 bits of SHA-256 tell the requests apart.
  */
 export function entityTag(version: string, key: string): string {
-  const digest = createHash('sha256').update(key).digest('base64url').slice(0, 16);
+  const digest = createHash('sha256').update(key).digest('base64url').slice(0, DIGEST_CHARS);
   return `W/"${version}-${digest}"`;
 }
 

@@ -89,7 +89,7 @@ export const EXPORT_ALL = 'all';
 export const ALLOWED_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
 
 /** DRF's `default_response_headers`, on every response of the view whatever its status. */
-const VIEW_HEADERS = { allow: ALLOWED_METHODS.join(', '), vary: 'Accept' };
+export const VIEW_HEADERS = { allow: ALLOWED_METHODS.join(', '), vary: 'Accept' };
 
 export interface Initialised {
   renderer: Renderer;

@@ -13,6 +13,10 @@ import {
   detailSchema, filterErrorsSchema, itemSchema, lookupDescription, lookupSchema, metadataSchema, orderingDescription, orderingSchema, pageSchema,
   type JsonSchema,
 } from './openapi-schemas.js';
+import {
+  compressionNote, conditionalRefs, etagHeader, ETAG, ifNoneMatchParameter, IF_NONE_MATCH, notModifiedResponse, NOT_MODIFIED,
+  type CompressionDescription,
+} from './openapi-conditional.js';
 
 export interface ListViewDocumentOptions {
   title: string;
@@ -36,6 +40,10 @@ export interface ListViewDocumentOptions {
   exampleRows: readonly Row[];
   /** The origin example links are written with. */
   exampleOrigin: string;
+  /** Whether the view answers conditional GET, i.e. its repository keeps a data version: ETag, If-None-Match, 304. */
+  conditionalGet?: boolean | undefined;
+  /** The app's response compression, when on (a note in the description: it is transport, not a parameter). */
+  compression?: CompressionDescription | undefined;
 }
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -103,6 +111,7 @@ async function okResponse(o: ListViewDocumentOptions): Promise<JsonSchema> {
   return {
     description: 'A page, or with `limit=all` every matching row.',
     headers: {
+      ...(o.conditionalGet ? { ETag: conditionalRefs.etag } : {}),
       'X-Total-Count': header('File formats only: `count`.', { type: 'integer', minimum: 0 }),
       Link: header('File formats only: the `next` and `previous` links (RFC 8288, `rel="next"`, `rel="prev"`).'),
       'Content-Disposition': header(`File formats only: an attachment, ${files}.`),
@@ -148,6 +157,8 @@ const bodiless = (responses: Record<string, JsonSchema>) =>
 export async function createListViewDocument(o: ListViewDocumentOptions): Promise<OpenApiDocument> {
   const params = parameters(o);
   const paramRefs = Object.keys(params).map((name) => ref('parameters', name));
+  const listParamRefs = o.conditionalGet ? [...paramRefs, conditionalRefs.parameter] : paramRefs;
+  const notModified = o.conditionalGet ? { 304: conditionalRefs.notModified } : {};
   const responses = await errorResponses(o);
   const ok = await okResponse(o);
   const errorRefs = (statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), ref('responses', ERRORS[s as keyof typeof ERRORS])]));
@@ -163,12 +174,14 @@ export async function createListViewDocument(o: ListViewDocumentOptions): Promis
     paths: {
       [o.path]: {
         get: {
-          tags, operationId: `get${id}`, summary: `List ${o.downloadName}`, parameters: paramRefs,
-          responses: { 200: ok, ...errorRefs([400, 401, 404, 406, 429, 503]) },
+          tags, operationId: `get${id}`, summary: `List ${o.downloadName}`,
+          ...(o.compression ? { description: compressionNote(o.compression) } : {}),
+          parameters: listParamRefs,
+          responses: { 200: ok, ...notModified, ...errorRefs([400, 401, 404, 406, 429, 503]) },
         },
         head: {
-          tags, operationId: `head${id}`, summary: `Headers of the same GET, without the body`, parameters: paramRefs,
-          responses: bodiless({ 200: ok, ...errorsInline([400, 401, 404, 406, 429, 503]) }),
+          tags, operationId: `head${id}`, summary: `Headers of the same GET, without the body`, parameters: listParamRefs,
+          responses: bodiless({ 200: ok, ...(o.conditionalGet ? { 304: notModifiedResponse } : {}), ...errorsInline([400, 401, 404, 406, 429, 503]) }),
         },
         options: {
           tags, operationId: `options${id}`, summary: 'Metadata: fields, renderers and filters',
@@ -186,8 +199,11 @@ export async function createListViewDocument(o: ListViewDocumentOptions): Promis
           description: 'DRF TokenAuthentication: the value is `Token <key>` (the word Token, a space, the 40-character key).',
         },
       },
-      parameters: params,
-      headers: { RetryAfter: header('Seconds to wait before trying again.', { type: 'integer', minimum: 1 }) },
+      parameters: o.conditionalGet ? { ...params, [IF_NONE_MATCH]: ifNoneMatchParameter } : params,
+      headers: {
+        RetryAfter: header('Seconds to wait before trying again.', { type: 'integer', minimum: 1 }),
+        ...(o.conditionalGet ? { [ETAG]: etagHeader } : {}),
+      },
       schemas: {
         [o.itemName]: itemSchema(o.resource),
         [`${o.itemName}Page`]: pageSchema(`#/components/schemas/${o.itemName}`),
@@ -195,7 +211,7 @@ export async function createListViewDocument(o: ListViewDocumentOptions): Promis
         Error: detailSchema,
         Metadata: metadataSchema(o.resource),
       },
-      responses,
+      responses: o.conditionalGet ? { ...responses, [NOT_MODIFIED]: notModifiedResponse } : responses,
     },
   };
 }

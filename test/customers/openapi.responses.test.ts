@@ -114,7 +114,7 @@ describe('live answers for every status against the document', () => {
     const response = await t.app.inject({
       method: method as 'GET', url: `${PATH}${query}`, headers: { host: HOST, 'x-forwarded-for': `10.9.0.${++address}`, ...headers },
     });
-    return { status: response.statusCode, type: String(response.headers['content-type']), body: response.body };
+    return { status: response.statusCode, type: String(response.headers['content-type']), body: response.body, headers: response.headers };
   }
   /** A fresh user's token, so no request spends another's throttle budget. */
   const token = async () => ({ authorization: `Token ${await createTokenStore(t.db).create(`user${++users}`)}` });
@@ -130,6 +130,29 @@ describe('live answers for every status against the document', () => {
     ['the last page', '?page=last'], ['an empty result', '?channel_id=999'], ['every row (limit=all)', '?limit=all'],
   ])('200 JSON: %s', async (_name, query) => {
     await expectDescribed('GET', query, await token(), 200);
+  });
+
+  it.each(['GET', 'HEAD'])('200 and 304 to %s: the ETag as documented, and a 304 with no body and every header the document lists', async (method) => {
+    const headers = await token();
+    const ok = await request(method, '?limit=3&page=2', headers);
+    expect(ok.status).toBe(200);
+    const etag = String(ok.headers.etag);
+    expect(validator.headerErrors(method, PATH, 200, 'ETag', etag)).toBeNull();
+
+    const notModified = await request(method, '?limit=3&page=2', { ...headers, 'if-none-match': etag });
+    expect(notModified.status).toBe(304);
+    const documented = validator.response(method, PATH, 304);
+    expect(documented?.content).toBeUndefined();
+    expect(notModified.body).toBe('');
+    expect(notModified.headers.etag).toBe(etag);
+    const names = Object.keys(documented?.headers ?? {});
+    expect(names).toEqual(['ETag', 'Vary']);
+    for (const name of names) {
+      const value = notModified.headers[name.toLowerCase()];
+      expect([name, value !== undefined && validator.headerErrors(method, PATH, 304, name, value)]).toEqual([name, null]);
+    }
+    // A value no tag of the service has is outside the documented format.
+    expect(validator.headerErrors(method, PATH, 200, 'ETag', `"${etag}"`)).not.toBeNull();
   });
 
   it('200 OPTIONS: the metadata', async () => {

@@ -32,12 +32,17 @@ describe('docs/postman-collection.json', () => {
       // No auth of its own: each inherits the collection's.
       expect(request).not.toHaveProperty('auth');
     }
-    // One request per documented operation, with the document's query parameters.
+    // One request per documented operation, with the document's query and header parameters.
     const document = (await customerDocument()) as Node;
     const [path, item] = Object.entries(document.paths as Record<string, Node>)[0]!;
     expect(requests.map((r: Node) => r.method).sort()).toEqual(Object.keys(item).map((m) => m.toUpperCase()).sort());
     const get = requests.find((r: Node) => r.method === 'GET');
     expect(`/${get.url.path.join('/')}`).toBe(path);
-    expect(get.url.query.map((q: Node) => q.key)).toEqual(Object.keys(document.components.parameters));
+    const params = Object.values(document.components.parameters as Record<string, Node>);
+    expect(get.url.query.map((q: Node) => q.key)).toEqual(params.filter((p) => p.in === 'query').map((p) => p.name));
+    // The header parameters (If-None-Match) as request headers, off until the user turns them on.
+    const headers = params.filter((p) => p.in === 'header').map((p) => p.name);
+    expect(headers).toEqual(['If-None-Match']);
+    expect(get.header.filter((h: Node) => headers.includes(h.key)).map((h: Node) => [h.key, h.disabled])).toEqual(headers.map((h) => [h, true]));
   }, 30_000);
 });

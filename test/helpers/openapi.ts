@@ -20,6 +20,8 @@ export interface ResponseValidator {
   response(method: string, path: string, status: number): Node | undefined;
   /** Ajv's errors for `body` (null when valid); throws when the document has no schema for it. */
   errors(method: string, path: string, status: number, mediaType: string, body: unknown): unknown[] | null;
+  /** Ajv's errors for a response header's value (null when valid); throws when the document does not list the header. */
+  headerErrors(method: string, path: string, status: number, name: string, value: unknown): unknown[] | null;
 }
 
 export async function createResponseValidator(document: OpenApiDocument): Promise<ResponseValidator> {
@@ -40,13 +42,25 @@ export async function createResponseValidator(document: OpenApiDocument): Promis
     return status === 405 ? doc.components.responses.MethodNotAllowed : status >= 400 ? item.get?.responses[String(status)] : undefined;
   }
 
+  function check(schema: object, value: unknown): unknown[] | null {
+    let validate = compiled.get(schema);
+    if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+    return validate(value) ? null : (validate.errors ?? []);
+  }
+
   function errors(method: string, path: string, status: number, mediaType: string, body: unknown): unknown[] | null {
     const schema = response(method, path, status)?.content?.[mediaType.split(';')[0]!.trim()]?.schema;
     if (!schema) throw new Error(`the document has no schema for ${method} ${path} ${status} ${mediaType}`);
-    let validate = compiled.get(schema);
-    if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
-    return validate(body) ? null : (validate.errors ?? []);
+    return check(schema, body);
   }
 
-  return { response, errors };
+  function headerErrors(method: string, path: string, status: number, name: string, value: unknown): unknown[] | null {
+    // Header names are case-insensitive; the document spells them as HTTP does (`ETag`).
+    const headers = (response(method, path, status)?.headers ?? {}) as Node;
+    const schema = Object.entries(headers).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1]?.schema;
+    if (!schema) throw new Error(`the document has no header ${name} for ${method} ${path} ${status}`);
+    return check(schema, value);
+  }
+
+  return { response, errors, headerErrors };
 }

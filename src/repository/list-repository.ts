@@ -5,7 +5,8 @@
  * cursor (snapshot-cursor.ts) or, for CSV where the server can, a COPY (snapshot-copy.ts). Counts
  * and pages run on `pg` or through Prisma's raw queries (list-reads.ts); COPY and cursors need a
  * connection of their own, which Prisma does not give, so they stay on `pg`. With streaming replicas, every
- * read goes to one of them (db/replicas.ts), falling back to the primary.
+ * read goes to one of them (db/replicas.ts), falling back to the primary. With a data version, a page's
+ * count is kept per filter and version (count-cache.ts), so later pages of one set are not recounted.
  */
 import type pg from 'pg';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';

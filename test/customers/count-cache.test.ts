@@ -148,7 +148,7 @@ describe('ListRepository.count under concurrent writes (property)', () => {
     const repository = createListRepository({ pool: t.db.pool, readsOn: reads }, customerResource, {
       unfilteredCountTable: 'customer_count', versionTable: 'customer_version',
     });
-    let reads_ = 0;
+    let countReads = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.option(write, { nil: null }), fc.constantFrom(...FILTERS)), { minLength: 1, maxLength: 6 }), async (steps) => {
         for (const [w, filter] of steps) {
@@ -160,13 +160,13 @@ describe('ListRepository.count under concurrent writes (property)', () => {
           // Once the write is done, the count is the new one, cached or not.
           expect(await readCount(repository, filter)).toBe(after);
           for (const f of FILTERS) expect(await readCount(repository, f), f).toBe(await truth(f));
-          reads_ += 3 + FILTERS.length;
+          countReads += 3 + FILTERS.length;
         }
       }),
       { numRuns: 12 },
     );
     // The cache answered some of them: otherwise this tested only COUNT(*).
     expect(queries).toBeGreaterThan(0);
-    expect(queries).toBeLessThan(reads_);
+    expect(queries).toBeLessThan(countReads);
   });
 });

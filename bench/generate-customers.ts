@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ensureChannels } from '../src/customers/channels.js';
 import { advanceIdSequence } from '../src/db/sequences.js';
+import { vacuumAnalyze } from '../src/db/vacuum.js';
 import { copyTextField } from '../src/db/copy-text.js';
 import { runMain } from '../src/lib/run-main.js';
 import { commandLineOrExit, EMBEDDED_NOTE, usage, wholeNumber, type CommandSpec } from '../src/command-line.js';
@@ -186,13 +187,17 @@ const UNNEST_INSERT = `INSERT INTO customer (${COLUMNS.join(', ')})
   SELECT * FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[], $4::int[], $5::varchar[],
                        $6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[], $10::int[])`;
 
-/** Adds `count` customers (ids after the current maximum) in one transaction, keeping customer_count exact. */
+/**
+ * Adds `count` customers (ids after the current maximum) in one transaction, keeping customer_count exact,
+ * then vacuums and analyzes what it wrote (db/vacuum.ts).
+ */
 export async function generateCustomers(pool: pg.Pool, options: GenerateOptions): Promise<GenerateResult> {
   const { count, seed = 1, replace = false, method = 'copy', rebuildIndexesFrom = 100_000 } = options;
   const log = options.log ?? (() => undefined);
   if (!Number.isSafeInteger(count) || count < 0) throw new Error(`count must be a non-negative integer (got ${count})`);
   const started = performance.now();
   const client = await pool.connect();
+  let firstId: number;
   try {
     await client.query('BEGIN');
     await client.query('SET LOCAL statement_timeout = 0');
@@ -201,7 +206,7 @@ export async function generateCustomers(pool: pg.Pool, options: GenerateOptions)
     // Explicit ids need the table to ourselves against concurrent inserts; readers are not blocked.
     await client.query('LOCK TABLE customer IN SHARE ROW EXCLUSIVE MODE');
     const { rows } = await client.query<{ max: number }>('SELECT coalesce(max(id), 0)::int AS max FROM customer');
-    const firstId = rows[0]!.max + 1;
+    firstId = rows[0]!.max + 1;
     await ensureChannels(client, CHANNELS);
     const rebuilt = count >= rebuildIndexesFrom ? await dropSecondaryIndexes(client) : [];
     const random = createRandom(seed);
@@ -224,13 +229,16 @@ export async function generateCustomers(pool: pg.Pool, options: GenerateOptions)
     await advanceIdSequence(client, 'channel');
     await advanceIdSequence(client, 'customer');
     await client.query('COMMIT');
-    return { inserted: count, firstId, lastId: firstId + count - 1, ms: performance.now() - started };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release();
   }
+  // After the commit (VACUUM runs in no transaction), on the pool: the embedded database has one connection.
+  await vacuumAnalyze(pool, ['customer', 'channel']);
+  log('VACUUM (ANALYZE) of customer and channel done');
+  return { inserted: count, firstId, lastId: firstId + count - 1, ms: performance.now() - started };
 }
 
 /** Drops the customer indexes that back no constraint; returns their definitions to recreate them. */
@@ -276,7 +284,6 @@ async function main(): Promise<number> {
     await migrate(db.migrationPool);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const result = await generateCustomers(db.pool, { count, seed, replace: args.values.replace === true, method: db.embedded ? 'insert' : 'copy', log });
-    await db.pool.query('VACUUM ANALYZE customer');
     process.stdout.write(`generated ${result.inserted} customers (ids ${result.firstId}–${result.lastId}, seed ${seed}) in ${(result.ms / 1000).toFixed(1)} s\n`);
     return 0;
   } finally {

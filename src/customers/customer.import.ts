@@ -5,7 +5,8 @@
  * embedded database, whose socket server has no COPY sub-protocol); then one set-based upsert
  * by id keeps ids and both timestamps (`oms.preserve_timestamps`), missing channels are created
  * and the id sequences moved past every id. customer_count stays exact through its triggers,
- * which count only the rows the upsert really inserted.
+ * which count only the rows the upsert really inserted. After the commit, VACUUM (ANALYZE) of what
+ * it wrote gives the planner statistics for the new rows at once.
  */
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
@@ -16,6 +17,7 @@ import { copySupported } from '../db/copy-support.js';
 import { copyTextField } from '../db/copy-text.js';
 import { oneRow } from '../db/one-row.js';
 import { advanceIdSequence, maxId } from '../db/sequences.js';
+import { vacuumAnalyze } from '../db/vacuum.js';
 import type { CompiledField, CompiledResource } from '../resource/declaration.js';
 import { readImportLines, type ImportValue } from '../resource/import-rows.js';
 
@@ -110,8 +112,25 @@ function insertStager(client: pg.PoolClient, columns: string, fields: readonly C
   };
 }
 
-/** Reads, validates, stages and upserts `input` in one transaction; nothing is written unless every row is valid. */
+/**
+ * Reads, validates, stages and upserts `input` in one transaction; nothing is written unless every row is valid.
+ * What it wrote is then vacuumed and analyzed (db/vacuum.ts), after the commit since VACUUM runs in none.
+ */
 export async function importCustomers(
+  pool: pg.Pool,
+  resource: CompiledResource,
+  input: Readable,
+  options: ImportOptions,
+): Promise<ImportResult> {
+  const result = await importInOneTransaction(pool, resource, input, options);
+  if (result.ok && !result.dryRun && result.rows > 0) {
+    options.log?.('import: committed; VACUUM (ANALYZE) of customer and channel');
+    await vacuumAnalyze(pool, [resource.table, 'channel']);
+  }
+  return result;
+}
+
+async function importInOneTransaction(
   pool: pg.Pool,
   resource: CompiledResource,
   input: Readable,

@@ -14,6 +14,13 @@ export interface ListReads {
   count(statement: Sql): Promise<number>;
   /** Every row of the statement. */
   page(statement: Sql): Promise<Row[]>;
+  /** `n` and the data version `v` (text) of the statement's one row: a count and the version it was counted at. */
+  versionedCount(statement: Sql): Promise<VersionedCount>;
+}
+
+export interface VersionedCount {
+  count: number;
+  version: string;
 }
 
 /** The reads on the `pg` pool: a Prisma `Sql` is a pg query config as it is (`text`, `values`). */
@@ -26,6 +33,10 @@ export function createPgReads(pool: pg.Pool): ListReads {
     },
     async page(statement) {
       return (await pool.query<Row>(statement)).rows;
+    },
+    async versionedCount(statement) {
+      const { rows } = await pool.query<{ n: string; v: string }>(statement);
+      return { count: Number(rows[0]!.n), version: rows[0]!.v };
     },
   };
 }

@@ -5,12 +5,13 @@
  * cursor (snapshot-cursor.ts) or, for CSV where the server can, a COPY (snapshot-copy.ts). Counts
  * and pages run on `pg` or through Prisma's raw queries (list-reads.ts); COPY and cursors need a
  * connection of their own, which Prisma does not give, so they stay on `pg`. With streaming replicas, every
- * read goes to one of them (db/replicas.ts), falling back to the primary.
+ * read goes to one of them (db/replicas.ts), falling back to the primary. With a data version, a page's
+ * count is kept per filter and version (count-cache.ts), so later pages of one set are not recounted.
  */
 import type pg from 'pg';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
 import type { ExportSource, Row } from '../resource/rows.js';
-import { raw } from '@prisma/client-runtime-utils';
+import { raw, sql as sqlTemplate } from '@prisma/client-runtime-utils';
 import { compileListQuery, type Sql } from '../resource/list-sql.js';
 import { compileCsvCopy } from '../resource/csv-sql.js';
 import { copySupported } from '../db/copy-support.js';
@@ -20,6 +21,7 @@ import { readRows } from './snapshot-cursor.js';
 import { copyRows } from './snapshot-copy.js';
 import { CsvRowEndings } from './csv-row-endings.js';
 import { createPgReads, type ListReads } from './list-reads.js';
+import { COUNT_CACHE_ENTRIES, createCountCache } from './count-cache.js';
 
 export interface PageQuery {
   conditions: readonly Condition[];
@@ -41,10 +43,20 @@ export interface ListRepository {
    * Null when the resource has no `versionTable`.
    */
   version(): Promise<string | null>;
-  count(conditions: readonly Condition[]): Promise<number>;
+  /**
+   * The exact count. With a `versionTable`, counts are cached per (conditions, version): a count
+   * already taken at `options.version` (the version this request read) costs no query; otherwise
+   * the count is read with the version in one statement, and cached under that version.
+   */
+  count(conditions: readonly Condition[], options?: CountOptions): Promise<number>;
   findPage(query: PageQuery): Promise<readonly Row[]>;
   /** Opens the snapshot and counts; aborting `signal` (the client went away) ends it at once. */
   openExport(conditions: readonly Condition[], ordering: readonly OrderTerm[], options: { signal: AbortSignal }): Promise<ExportRows>;
+}
+
+export interface CountOptions {
+  /** The data version the caller read for this request (`version()`), if it did. */
+  version?: string | null;
 }
 
 export interface ListRepositoryOptions {
@@ -58,6 +70,8 @@ export interface ListRepositoryOptions {
    * every write (customer_version in prisma/migrations): what ETags and count caches key on.
    */
   versionTable?: string;
+  /** Most counts cached (count-cache.ts; only with a versionTable); 0 = none. */
+  countCacheEntries?: number;
 }
 
 // As the declaration's own names: it ends up quoted in SQL.
@@ -74,7 +88,7 @@ export interface ReadSource {
 export function createListRepository(
   { pool, replicas, readsOn = createPgReads }: ReadSource,
   resource: CompiledResource,
-  { unfilteredCountTable, versionTable }: ListRepositoryOptions = {},
+  { unfilteredCountTable, versionTable, countCacheEntries = COUNT_CACHE_ENTRIES }: ListRepositoryOptions = {},
 ): ListRepository {
   if (unfilteredCountTable !== undefined && !IDENTIFIER.test(unfilteredCountTable)) {
     throw new Error(`unfilteredCountTable "${unfilteredCountTable}" must match ${IDENTIFIER}`);
@@ -100,6 +114,10 @@ export function createListRepository(
   const onReadPool = <T>(work: (readPool: pg.Pool) => Promise<T>): Promise<T> => (replicas ? replicas.read(pool, work) : work(pool));
   // One statement, so the slots are summed in one snapshot.
   const versionQuery = versionTable ? `SELECT sum(n)::text AS v FROM "${versionTable}"` : null;
+  const counts = versionTable && countCacheEntries > 0 ? createCountCache(countCacheEntries) : null;
+  // The version and the count in one statement, so one snapshot on one server: what the count is cached under
+  // is exactly the writes it saw, wherever the replica set sent it (coalesce: version() reads no slots as 0).
+  const versionSum = versionTable ? raw(`SELECT coalesce(sum(n), 0)::text FROM "${versionTable}"`) : null;
 
   return {
     async version() {
@@ -109,8 +127,16 @@ export function createListRepository(
       return rows[0]?.v ?? '0';
     },
 
-    count(conditions) {
-      return onReadPool((readPool) => readsOn(readPool).count(countQuery(conditions)));
+    async count(conditions, options = {}) {
+      const statement = countQuery(conditions);
+      if (!counts || !versionSum) return onReadPool((readPool) => readsOn(readPool).count(statement));
+      if (options.version != null) {
+        const cached = counts.get(statement, options.version);
+        if (cached !== undefined) return cached;
+      }
+      const counted = await onReadPool((readPool) => readsOn(readPool).versionedCount(sqlTemplate`SELECT (${versionSum}) AS v, (${statement}) AS n`));
+      counts.set(statement, counted.version, counted.count);
+      return counted.count;
     },
 
     findPage({ conditions, ordering, offset, limit }) {

@@ -68,5 +68,9 @@ export function createPrismaReads(prisma: () => Promise<PrismaClient>): ListRead
       return Number(rows[0]?.n ?? 0);
     },
     page: (statement) => query<Row>(statement),
+    async versionedCount(statement) {
+      const rows = await query<{ n: bigint; v: string }>(statement);
+      return { count: Number(rows[0]!.n), version: rows[0]!.v };
+    },
   };
 }

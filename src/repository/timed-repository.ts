@@ -14,7 +14,7 @@ export type QueryTimer = <T>(kind: QueryKind, work: () => Promise<T>) => Promise
 export function timeRepository(repository: ListRepository, time: QueryTimer): ListRepository {
   return {
     version: () => time('version', () => repository.version()),
-    count: (conditions) => time('count', () => repository.count(conditions)),
+    count: (conditions, options) => time('count', () => repository.count(conditions, options)),
     findPage: (query) => time('page', () => repository.findPage(query)),
     openExport: (conditions, ordering, options) => time('export_open', () => repository.openExport(conditions, ordering, options)),
   };

@@ -29,9 +29,12 @@ export interface ListRequest {
 
 /**
  * The ETag of the 200 this request gets (null when the view has no data version, or the request can
- * only fail), and whether If-None-Match fails, which makes the answer a 304.
+ * only fail), and whether If-None-Match fails, which makes the answer a 304; and the data version
+ * read for it, which the view hands on to the count (a count cached at it costs no query).
  */
-export type Validation = { etag: string; notModified: true } | { etag: string | null; notModified: false };
+export type Validation =
+  | { etag: string; notModified: true; version: string }
+  | { etag: string | null; notModified: false; version: string | null };
 
 export interface ConditionalGet {
   /** Reads the data version (and, only for `If-None-Match: *` on a page that may not exist, the count). */
@@ -45,7 +48,7 @@ export interface ConditionalGetOptions {
   exportMaxRows?: number | undefined;
 }
 
-const NO_VALIDATOR: Validation = { etag: null, notModified: false };
+const NO_VALIDATOR: Validation = { etag: null, notModified: false, version: null };
 
 export function createConditionalGet({ repository, pagination, exportMaxRows }: ConditionalGetOptions): ConditionalGet {
   /** The page as `getPage` will read it: `last`, a positive number, or null for a page that is a 404 whatever the data. */
@@ -58,12 +61,12 @@ export function createConditionalGet({ repository, pagination, exportMaxRows }: 
   }
 
   /** Whether the request gets a 200 (for `*`): page 1 and the last page always exist; others and capped exports need the count. */
-  async function exists(request: ListRequest, page: string): Promise<boolean> {
+  async function exists(request: ListRequest, page: string, version: string): Promise<boolean> {
     const { pageSize, conditions, query } = request;
-    if (pageSize === 'all') return exportMaxRows === undefined || (await repository.count(conditions)) <= exportMaxRows;
+    if (pageSize === 'all') return exportMaxRows === undefined || (await repository.count(conditions, { version })) <= exportMaxRows;
     if (page === '1' || page === 'last') return true;
     try {
-      pagination.getPage(query, await repository.count(conditions), pageSize);
+      pagination.getPage(query, await repository.count(conditions, { version }), pageSize);
       return true;
     } catch (error) {
       if (error instanceof NotFound) return false;
@@ -79,9 +82,9 @@ export function createConditionalGet({ repository, pagination, exportMaxRows }: 
       if (version === null) return NO_VALIDATOR;
       const etag = entityTag(version, representationKey(request, page, exportMaxRows));
       const condition = parseIfNoneMatch(ifNoneMatch);
-      if (condition === null) return { etag, notModified: false };
-      const matches = condition === '*' ? await exists(request, page) : condition.some((tag) => weakMatch(tag, etag));
-      return matches ? { etag, notModified: true } : { etag, notModified: false };
+      if (condition === null) return { etag, notModified: false, version };
+      const matches = condition === '*' ? await exists(request, page, version) : condition.some((tag) => weakMatch(tag, etag));
+      return matches ? { etag, notModified: true, version } : { etag, notModified: false, version };
     },
   };
 }

@@ -163,14 +163,15 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     const renderCtx: RenderContext = { ...accepted, fields: resource.fields, title: downloadName };
     const pageSize = query.get(pagination.pageSizeQueryParam) === EXPORT_ALL ? EXPORT_ALL : pagination.getPageSize(query);
     // Ours: If-None-Match is answered from the data version alone, before any count, page or snapshot.
-    const { etag, notModified } = await conditional.validate(request.headers['if-none-match'], {
+    const { etag, notModified, version } = await conditional.validate(request.headers['if-none-match'], {
       renderer, accepted, conditions, ordering, query, pageSize,
     });
     if (notModified) return sendNotModified(reply, etag);
     if (pageSize === EXPORT_ALL) {
       return exportAll(request, reply, { renderer, ctx: renderCtx, query, conditions, ordering, user, etag });
     }
-    const count = await repository.count(conditions);
+    // Counted once per data version and filter: the next page of the set, at the same version, reuses it.
+    const count = await repository.count(conditions, { version });
     const page = pagination.getPage(query, count, pageSize);
     const results = count === 0 ? [] : await repository.findPage({ conditions, ordering, offset: page.offset, limit: pageSize });
     const { next, previous } = pagination.getLinks(

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { counts } from '../helpers/fixtures.js';
+import { WAIT } from '../helpers/wait.js';
 import { importCustomers, type ImportOptions } from '../../src/customers/customer.import.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
 import { runCommand } from '../../src/cli.js';
@@ -150,6 +151,22 @@ describe('customers:import writing', () => {
     const result = await importText(target, csvOf('1,,,1,c1@example.com,A,B,,,', '2,,,1,changed@example.com,A,B,,,', '9,,,1,c9@example.com,A,B,,,', ',,,1,new@example.com,A,B,,,'));
     expect(result).toMatchObject({ inserted: 2, updated: 1, unchanged: 1 });
     expect(await counts(target.db.pool)).toEqual({ n: 6, actual: 6 });
+  });
+
+  it('ends with VACUUM (ANALYZE) of customer and channel: the planner knows the rows at once', async () => {
+    const stats = async () => (await target.db.pool.query<{ relname: string; vacuums: string; analyzes: string; reltuples: number }>(
+      `SELECT s.relname, s.vacuum_count AS vacuums, s.analyze_count AS analyzes, c.reltuples
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        WHERE s.relname IN ('customer', 'channel') ORDER BY s.relname`,
+    )).rows;
+    const before = await stats();
+    await importText(target, csvOf(...Array.from({ length: 300 }, (_, i) => `${i + 1},,,1,c${i}@example.com,A,B,,,${(i % 3) + 1}`)));
+    // Each table vacuumed and analyzed once more (statistics reach other backends a moment later on PostgreSQL 15+).
+    await expect.poll(async () => (await stats()).map((r) => [r.relname, Number(r.vacuums), Number(r.analyzes)]), WAIT).toEqual(
+      before.map((r) => [r.relname, Number(r.vacuums) + 1, Number(r.analyzes) + 1]),
+    );
+    const customer = (await stats()).find((r) => r.relname === 'customer')!;
+    expect(customer.reltuples).toBe(300);
   });
 
   it('undoes the formula guard only when told to', async () => {

@@ -1,0 +1,30 @@
+/**
+ * Exact counts kept per (count statement, data version), so that a client walking the pages of one
+ * filtered set (a BI tool following `next` links) has it counted once per data change, not once per
+ * page. The statement's text and values are the canonical filter: the filterset emits conditions in
+ * declaration order with normalised values, so two spellings of one filter are one key. The version
+ * is the one read in the same statement as the count (list-repository.ts), so an entry says exactly
+ * which committed writes it counted; any later write makes the version larger, and an entry under an
+ * older version is then never asked for again and ages out of the LRU.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Sql } from '../resource/list-sql.js';
+
+/** Entries kept: a key is a statement's text and a few values, well under 1 KB, so at most a few MB. */
+export const COUNT_CACHE_ENTRIES = 5_000;
+
+export interface CountCache {
+  /** The count of `statement` at `version`, if one was counted there. */
+  get(statement: Sql, version: string): number | undefined;
+  set(statement: Sql, version: string, count: number): void;
+}
+
+export function createCountCache(max = COUNT_CACHE_ENTRIES): CountCache {
+  const entries = new LRUCache<string, number>({ max });
+  // The version first: it is the part that differs between two entries of one filter.
+  const key = (statement: Sql, version: string) => JSON.stringify([version, statement.text, statement.values]);
+  return {
+    get: (statement, version) => entries.get(key(statement, version)),
+    set: (statement, version, count) => void entries.set(key(statement, version), count),
+  };
+}

@@ -68,7 +68,7 @@ export function loopDelayBetween(file: string, from: number, to: number): LoopDe
   return {
     windows: windows.length,
     max: Math.max(...windows.map((w) => w.max)),
-    medianWindowP99: median(windows.map((w) => w.p99)),
+    medianWindowP99: Math.round(median(windows.map((w) => w.p99)) * 100) / 100,
     windowsOver10ms: windows.filter((w) => w.max > 10).length,
   };
 }

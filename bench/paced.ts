@@ -18,6 +18,12 @@ export interface PacedOptions {
   seconds: number;
   /** A request unanswered after this long counts as an error (its latency is still recorded). */
   timeoutMs?: number;
+  /**
+   * Connections at most (default 512). Beyond it a due request waits for a socket in this client,
+   * and that wait counts in its latency; without a cap an overloaded server would see thousands of
+   * connections and refuse some (the service's MAX_CONNECTIONS is 1024), turning latency into errors.
+   */
+  maxSockets?: number;
 }
 
 export interface PacedResult {
@@ -51,8 +57,9 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   const total = Math.round(options.rate * options.seconds);
   const interval = 1000 / options.rate;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  // One socket per request in flight: a due request never waits for a free socket.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
+  // One socket per request in flight up to the cap: a due request does not wait for an earlier answer.
+  const maxSockets = options.maxSockets ?? 512;
+  const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   const latencies = new Float64Array(total);
   let errors = 0;
   let lateSends = 0;

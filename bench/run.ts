@@ -333,6 +333,7 @@ async function measureLatency(db: BenchDatabase, floorPage1Rps: number): Promise
     });
   } finally {
     await service.stop();
+    rmSync(loopDelayFile, { force: true });
   }
 }
 

@@ -94,6 +94,16 @@ describe('paced client', () => {
     expect(r.p50).toBeLessThan(50);
   });
 
+  it('past its socket cap queues due requests in the client and counts that wait as latency', async () => {
+    server = await delayServer(() => 100);
+    const r = await runPaced({ url: server.url, rate: 100, seconds: 0.5, maxSockets: 5 });
+    expect(server.arrivals).toHaveLength(50);
+    expect(server.maxConcurrent).toBeLessThanOrEqual(5);
+    expect(r.errors).toBe(0);
+    // 5 sockets × 10 answers/s each = 50 req/s against 100 offered: the last request waits ~500 ms for a socket.
+    expect(r.max).toBeGreaterThan(450);
+  });
+
   it('counts non-2xx answers and timeouts as errors', async () => {
     server = await delayServer(() => 1, 503);
     expect((await runPaced({ url: server.url, rate: 50, seconds: 0.2 })).errors).toBe(10);

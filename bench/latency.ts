@@ -88,44 +88,43 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
   const headers = { authorization: `Token ${o.token}` };
   const page1 = `${o.service.baseUrl}${LIST_PATH}`;
   const rate = Math.max(1, Math.round(o.floorPage1Rps / 2));
-  const phase = async <T>(run: () => Promise<T>) => {
+  /** The paced run, and the service's loop delay over exactly its span (not an export's tail after it). */
+  const paced = async () => {
     const from = Date.now();
-    const result = await run();
-    // The window that was open when the phase ended is written up to 250 ms later.
+    const result = await runPacedProcess(page1, headers, rate, o.seconds);
+    // The window that was open when the run ended is written up to 250 ms later.
     const to = Date.now() + 250;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    return { result, loopDelay: loopDelayBetween(o.loopDelayFile, from, to) };
+    return { ...result, loopDelay: loopDelayBetween(o.loopDelayFile, from, to) };
   };
 
   if (o.warmupS > 0) await runPacedProcess(page1, headers, rate, o.warmupS);
   o.log(`latency: page 1 paced at ${rate} req/s (half the floor's ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s`);
-  const idle = await phase(() => runPacedProcess(page1, headers, rate, o.seconds));
+  const idle = await paced();
 
   o.log('latency: the same while full XLSX exports run one after another');
-  const during = await phase(async () => {
-    let pacedDone = false;
-    const exports: { ms: number; status: number }[] = [];
-    // One export at a time, back to back, so that one is running for the whole paced run.
-    const exporting = (async () => {
-      while (!pacedDone) exports.push(await download(`${o.service.baseUrl}${LIST_PATH}?${EXPORT_QUERY}`, headers));
-    })();
+  let pacedDone = false;
+  const exports: { ms: number; status: number }[] = [];
+  // One export at a time, back to back, so that one is running for the whole paced run.
+  const exporting = (async () => {
+    while (!pacedDone) exports.push(await download(`${o.service.baseUrl}${LIST_PATH}?${EXPORT_QUERY}`, headers));
+  })();
+  let during: LatencyPhase;
+  try {
     // Let the first export get past its first rows before the paced requests start.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    try {
-      return { paced: await runPacedProcess(page1, headers, rate, o.seconds), exports };
-    } finally {
-      pacedDone = true;
-      await exporting;
-    }
-  });
-  const { paced, exports } = during.result;
+    during = await paced();
+  } finally {
+    pacedDone = true;
+    await exporting;
+  }
   return {
     floorPage1Rps: o.floorPage1Rps,
     offeredRps: rate,
     seconds: o.seconds,
-    idle: { ...idle.result, loopDelay: idle.loopDelay },
+    idle,
     duringExport: {
-      ...paced, loopDelay: during.loopDelay, exports: exports.length,
+      ...during, exports: exports.length,
       exportMedianMs: Math.round(median(exports.map((e) => e.ms))), exportErrors: exports.filter((e) => e.status !== 200).length,
     },
   };

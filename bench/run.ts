@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--duration S] [--warmup S] [--rounds N] [--connections N] [--profile]`
- * (or `-- --soak [--minutes N]`, bench/soak.ts; or `-- --reads`, bench/reads.ts): the
+ * (or `-- --soak [--minutes N]`, bench/soak.ts; `-- --reads`, bench/reads.ts; `-- --latency`, bench/latency.ts): the
  * service against the Node floor and PostgreSQL's COPY on the real PostgreSQL at DATABASE_URL.
  * Builds, starts `node dist/server.js` in production mode, drives it with autocannon from another
  * process and writes bench/results/latest.json (quick: quick.json) and bench/RESULTS.md.
@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
@@ -24,6 +24,7 @@ import { runSoak, SOAK_ROWS, writeSoakReport } from './soak.js';
 import { READS_SCENARIOS, runReads, writeReadsReport } from './reads.js';
 import { freshToken } from './databases.js';
 import { measureExportCsv, measurePage1, type CompressionResult } from './compression.js';
+import { latencySection, LOOP_DELAY_FLAGS, measureLatencyUnderLoad, writeLatencySection, type LatencyResult } from './latency.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -43,6 +44,7 @@ const BENCH_COMMAND: CommandSpec = {
     soak: { type: 'boolean', text: 'instead of the scenarios: everything at once for --minutes on 200,000 customers (bench/soak.ts)' },
     minutes: { type: 'string', value: 'N', text: 'soak duration in minutes (default 10)' },
     reads: { type: 'boolean', text: 'instead of the scenarios: pages with DB_READ_CLIENT=pg vs =prisma vs the floor, alternating (bench/reads.ts)' },
+    latency: { type: 'boolean', text: "instead of the scenarios: only page-1 latency under load, paced at half the floor's rate, alone and during an XLSX export (bench/latency.ts)" },
   },
   env: ['DATABASE_URL'],
   notes: ['Refuses to run (exit 2) without DATABASE_URL: the embedded database says nothing about production speed.'],
@@ -87,8 +89,8 @@ function run(command: string, args: string[]): Promise<void> {
 /** Node's flags for the service as `npm start` and the Dockerfile run it (README, "Memory"); the floor gets them too. */
 const NODE_FLAGS = ['--max-semi-space-size=4'];
 
-function startService(db: BenchDatabase, tag: string, profile = false, env: Record<string, string> = {}): Promise<Started> {
-  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [];
+function startService(db: BenchDatabase, tag: string, profile = false, env: Record<string, string> = {}, extraFlags: string[] = []): Promise<Started> {
+  const flags = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : []), ...extraFlags];
   return startProcess('service', [...NODE_FLAGS, ...flags, join(ROOT, 'dist', 'server.js')], {
     // Empty means unset: no cap on a full export, whatever .env says.
     NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SEED_DEMO_DATA: 'false', EXPORT_MAX_ROWS: '', ...env,
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   if (argv.soak) return soak(config.DATABASE_URL);
   if (argv.reads) return reads(config.DATABASE_URL);
+  if (argv.latency) return latencyOnly(config.DATABASE_URL);
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
   log(`${settings.mode} run: ${settings.rows.large} and ${settings.rows.small} customers, ${settings.connections} connections, ` +
@@ -187,6 +190,7 @@ async function main(): Promise<void> {
     const results: ScenarioResult[] = [];
     let bodyChecks;
     let compression: CompressionResult | undefined;
+    let latency: LatencyResult | undefined;
     try {
       bodyChecks = await compareBodies(service, floor, scenarios.filter((s) => s.floor && !s.format), large.token);
       for (const c of bodyChecks.filter((c) => !c.identical)) log(`floor body differs for ${c.scenario}: ${c.detail}`);
@@ -231,6 +235,8 @@ async function main(): Promise<void> {
       } finally {
         await fresh.stop();
       }
+      const floorPage1 = results.find((r) => r.scenario.id === 'page1' && r.dataset === large.rows && r.available && r.floor);
+      if (floorPage1?.available && floorPage1.floor) latency = await measureLatency(large, floorPage1.floor.rps);
     } finally {
       await smallService.stop();
       await floor.stop();
@@ -253,6 +259,7 @@ async function main(): Promise<void> {
       elapsedSeconds: (Date.now() - started) / 1000,
     };
     const written = writeReport(report, ROOT);
+    if (latency) written.push(...writeLatency(latency, written[1]!, large.rows, `npm run bench${quick ? ' -- --quick' : ''}`));
     log(`done in ${report.elapsedSeconds.toFixed(0)} s: ${written.join(', ')}`);
   } finally {
     await large.pool.end();
@@ -310,6 +317,54 @@ async function reads(serverUrl: string): Promise<void> {
       await services.prisma.stop();
       await services.pg.stop();
     }
+  } finally {
+    await db.pool.end();
+  }
+}
+
+/** Page-1 latency under load (bench/latency.ts) on a fresh service that records its event-loop delay. */
+async function measureLatency(db: BenchDatabase, floorPage1Rps: number): Promise<LatencyResult> {
+  const loopDelayFile = join(OUT, 'loop-delay.jsonl');
+  rmSync(loopDelayFile, { force: true });
+  const service = await startService(db, 'latency', false, { LOOP_DELAY_FILE: loopDelayFile }, LOOP_DELAY_FLAGS);
+  try {
+    return await measureLatencyUnderLoad({
+      service, token: db.token, loopDelayFile, floorPage1Rps, seconds: settings.durationS, warmupS: settings.warmupS, log,
+    });
+  } finally {
+    await service.stop();
+    rmSync(loopDelayFile, { force: true });
+  }
+}
+
+/** bench/results/latency(-quick).json, and the latency section of the report `md`. */
+function writeLatency(r: LatencyResult, md: string, rows: number, command: string): string[] {
+  const json = join(OUT, settings.mode === 'full' ? 'latency.json' : 'latency-quick.json');
+  const date = new Date().toISOString();
+  writeFileSync(json, `${JSON.stringify({ date, commit: gitCommit(), rows, ...r }, null, 2)}\n`);
+  writeLatencySection(md, latencySection(r, { commit: gitCommit(), date, rows, command }));
+  return [json];
+}
+
+/** `--latency`: the floor's best page-1 rate, then page-1 latency under load at half of it (bench/latency.ts), into RESULTS.md. */
+async function latencyOnly(serverUrl: string): Promise<void> {
+  const db = await prepareBenchDatabase(serverUrl, settings.rows.large, log);
+  try {
+    log('building (npm run build)');
+    await run('npm', ['run', '-s', 'build']);
+    const page1 = (await buildScenarios(db.pool, db.rows)).find((s) => s.id === 'page1')!;
+    const floor = await startFloor(db);
+    let floorRps: number;
+    try {
+      log(`floor: page 1, ${settings.connections} connections`);
+      [{ rps: floorRps }] = (await measure([{ process: floor, token: db.token }], page1)) as [Measured];
+    } finally {
+      await floor.stop();
+    }
+    const result = await measureLatency(db, floorRps);
+    const command = `npm run bench -- --latency${quick ? ' --quick' : ''}`;
+    const written = writeLatency(result, join(ROOT, 'bench', 'RESULTS.md'), db.rows, command);
+    log(`latency: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export; ${written.join(', ')}`);
   } finally {
     await db.pool.end();
   }

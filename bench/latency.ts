@@ -1,0 +1,172 @@
+/**
+ * Latency under load, open loop (issue 14, target 2): page 1 offered at half the floor's best
+ * page-1 rate, paced evenly (bench/paced.ts in its own process), once on its own and once while
+ * full XLSX exports run one after another at full download speed. The service runs with
+ * bench/loop-delay.mjs preloaded, so each phase also reports the service's event-loop delay.
+ * Targets (p99 < 10 ms, < 50 ms) are reported as met or not, never enforced.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PacedResult } from './paced.js';
+import type { Started } from './processes.js';
+import { download, median } from './load.js';
+import { LIST_PATH } from './scenarios.js';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+/** Node flags that make a started service record its event-loop delay into LOOP_DELAY_FILE. */
+export const LOOP_DELAY_FLAGS = ['--import', join(BENCH, 'loop-delay.mjs')];
+export const TARGET_P99_MS = { idle: 10, duringExport: 50 } as const;
+const EXPORT_QUERY = 'limit=all&format=xls';
+
+/** The service's event-loop delay over a phase, from bench/loop-delay.mjs's 250 ms windows (ms). */
+export interface LoopDelay {
+  windows: number;
+  /** The longest single delay seen. */
+  max: number;
+  /** The median window's p99. */
+  medianWindowP99: number;
+  /** Windows whose longest delay exceeded 10 ms. */
+  windowsOver10ms: number;
+}
+
+export interface LatencyPhase extends PacedResult {
+  loopDelay: LoopDelay | null;
+}
+
+export interface LatencyResult {
+  floorPage1Rps: number;
+  offeredRps: number;
+  seconds: number;
+  idle: LatencyPhase;
+  duringExport: LatencyPhase & { exports: number; exportMedianMs: number; exportErrors: number };
+}
+
+/** bench/paced.ts in a child process, so the harness's own work (the export download) cannot delay its sends. */
+export function runPacedProcess(url: string, headers: Record<string, string>, rate: number, seconds: number): Promise<PacedResult> {
+  const args = ['--import', 'tsx', join(BENCH, 'paced.ts'), url, '--rate', String(rate), '--seconds', String(seconds)];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as PacedResult) : reject(new Error(`paced client exited with ${code}: ${err}`))));
+  });
+}
+
+/** The loop-delay windows that ended within [from, to] (epoch ms), summarised; null without the file. */
+export function loopDelayBetween(file: string, from: number, to: number): LoopDelay | null {
+  if (!existsSync(file)) return null;
+  const windows = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+    .map((line) => JSON.parse(line) as { at: number; p99: number; max: number })
+    .filter((w) => w.at >= from && w.at <= to);
+  if (windows.length === 0) return null;
+  return {
+    windows: windows.length,
+    max: Math.max(...windows.map((w) => w.max)),
+    medianWindowP99: Math.round(median(windows.map((w) => w.p99)) * 100) / 100,
+    windowsOver10ms: windows.filter((w) => w.max > 10).length,
+  };
+}
+
+export interface LatencyOptions {
+  /** A service started with LOOP_DELAY_FLAGS and LOOP_DELAY_FILE=loopDelayFile. */
+  service: Started;
+  token: string;
+  loopDelayFile: string;
+  floorPage1Rps: number;
+  seconds: number;
+  warmupS: number;
+  log: (line: string) => void;
+}
+
+export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<LatencyResult> {
+  const headers = { authorization: `Token ${o.token}` };
+  const page1 = `${o.service.baseUrl}${LIST_PATH}`;
+  const rate = Math.max(1, Math.round(o.floorPage1Rps / 2));
+  /** The paced run, and the service's loop delay over exactly its span (not an export's tail after it). */
+  const paced = async () => {
+    const from = Date.now();
+    const result = await runPacedProcess(page1, headers, rate, o.seconds);
+    // The window that was open when the run ended is written up to 250 ms later.
+    const to = Date.now() + 250;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { ...result, loopDelay: loopDelayBetween(o.loopDelayFile, from, to) };
+  };
+
+  if (o.warmupS > 0) await runPacedProcess(page1, headers, rate, o.warmupS);
+  o.log(`latency: page 1 paced at ${rate} req/s (half the floor's ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s`);
+  const idle = await paced();
+
+  o.log('latency: the same while full XLSX exports run one after another');
+  let pacedDone = false;
+  const exports: { ms: number; status: number }[] = [];
+  // One export at a time, back to back, so that one is running for the whole paced run.
+  const exporting = (async () => {
+    while (!pacedDone) exports.push(await download(`${o.service.baseUrl}${LIST_PATH}?${EXPORT_QUERY}`, headers));
+  })();
+  let during: LatencyPhase;
+  try {
+    // Let the first export get past its first rows before the paced requests start.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    during = await paced();
+  } finally {
+    pacedDone = true;
+    await exporting;
+  }
+  return {
+    floorPage1Rps: o.floorPage1Rps,
+    offeredRps: rate,
+    seconds: o.seconds,
+    idle,
+    duringExport: {
+      ...during, exports: exports.length,
+      exportMedianMs: Math.round(median(exports.map((e) => e.ms))), exportErrors: exports.filter((e) => e.status !== 200).length,
+    },
+  };
+}
+
+const met = (p99: number, target: number) => (p99 < target ? `met (< ${target} ms)` : `not met (target < ${target} ms)`);
+const delay = (d: LoopDelay | null) =>
+  d ? `max ${d.max} ms, median window p99 ${d.medianWindowP99} ms, ${d.windowsOver10ms}/${d.windows} windows over 10 ms` : 'n/a';
+
+/** The `## Latency under load (open loop)` section of RESULTS.md. */
+export function latencySection(r: LatencyResult, about: { commit: string; date: string; rows: number; command: string }): string {
+  const row = (name: string, p: LatencyPhase, target: number) =>
+    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ${met(p.p99, target)} | ${delay(p.loopDelay)} |`;
+  return `## Latency under load (open loop)
+
+\`${about.command}\` at ${about.commit}, ${about.date}: ${about.rows.toLocaleString('en')} customers. Page 1 offered at
+${r.offeredRps} req/s, half the floor's best page-1 rate in the same run (${Math.round(r.floorPage1Rps)} req/s), for ${r.seconds} s,
+by bench/paced.ts: each request sent at its own due time (evenly spaced) whatever the others are doing, its latency
+measured from that due time (ms). "Late" counts sends more than 2 ms behind schedule (the client fell behind).
+Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).
+During the export phase, full XLSX exports (\`${EXPORT_QUERY}\`) ran one after another, downloaded at full speed:
+${r.duringExport.exports} exports, median ${r.duringExport.exportMedianMs} ms each, ${r.duringExport.exportErrors} failed.
+
+| Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | p99 target | Service event-loop delay |
+|---|---|---|---|---|---|---|---|---|---|
+${row('Page 1 alone', r.idle, TARGET_P99_MS.idle)}
+${row('Page 1 during an XLSX export', r.duringExport, TARGET_P99_MS.duringExport)}
+`;
+}
+
+/** Puts `section` into the markdown file at `md`, replacing an earlier one, else before "## Read clients"/"## Soak run", else at the end. */
+export function writeLatencySection(md: string, section: string): void {
+  const previous = existsSync(md) ? readFileSync(md, 'utf8') : '';
+  const start = previous.indexOf('\n## Latency under load');
+  let text: string;
+  if (start !== -1) {
+    const next = previous.indexOf('\n## ', start + 1);
+    text = `${previous.slice(0, start).trimEnd()}\n\n${section}${next === -1 ? '' : `\n${previous.slice(next + 1)}`}`;
+  } else {
+    const before = [previous.indexOf('\n## Read clients'), previous.indexOf('\n## Soak run')].filter((i) => i !== -1);
+    const at = before.length ? Math.min(...before) : -1;
+    text = at === -1 ? `${previous.trimEnd()}\n\n${section}` : `${previous.slice(0, at).trimEnd()}\n\n${section}\n${previous.slice(at + 1)}`;
+  }
+  writeFileSync(md, text);
+}

@@ -1,0 +1,116 @@
+/**
+ * The paced load client (bench/paced.ts) against a local server with a known delay: it offers its
+ * rate evenly whatever the server does, and a slow or stalled server shows up as latency measured
+ * from each request's due time, not as fewer requests.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { quantile, runPaced } from '../../bench/paced.js';
+
+interface DelayServer {
+  url: string;
+  /** performance.now() at each request's arrival. */
+  arrivals: number[];
+  maxConcurrent: number;
+  close(): Promise<void>;
+}
+
+let server: DelayServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** Answers every request after `delayMs(arrivalIndex)`; counts arrivals and requests in progress. */
+async function delayServer(delayMs: (index: number) => number, status = 200): Promise<DelayServer> {
+  const arrivals: number[] = [];
+  let open = 0;
+  let maxConcurrent = 0;
+  const s = http.createServer((req, res) => {
+    const index = arrivals.push(performance.now()) - 1;
+    maxConcurrent = Math.max(maxConcurrent, ++open);
+    setTimeout(() => {
+      open--;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+    }, delayMs(index));
+  });
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  const state: DelayServer = {
+    url: `http://127.0.0.1:${port}/`,
+    arrivals,
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+    close: () => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }),
+  };
+  return state;
+}
+
+describe('paced client', () => {
+  it('with a 20 ms server at 100 req/s measures ~20 ms and achieves the offered rate, sent evenly', async () => {
+    server = await delayServer(() => 20);
+    const r = await runPaced({ url: server.url, rate: 100, seconds: 1 });
+    expect(r.requests).toBe(100);
+    expect(server.arrivals).toHaveLength(100);
+    expect(r.errors).toBe(0);
+    expect(r.p50).toBeGreaterThanOrEqual(19);
+    expect(r.p50).toBeLessThan(30);
+    expect(r.achievedRps).toBeGreaterThan(90);
+    expect(r.achievedRps).toBeLessThan(110);
+    // Evenly: the typical gap between arrivals is the 10 ms interval, not 0 (a burst) and a wait.
+    const gaps = server.arrivals.slice(1).map((t, i) => t - server!.arrivals[i]!).sort((a, b) => a - b);
+    expect(quantile(gaps, 0.5)).toBeGreaterThan(8);
+    expect(quantile(gaps, 0.5)).toBeLessThan(12);
+  });
+
+  it('sends a due request while earlier ones are still in flight (open loop)', async () => {
+    server = await delayServer(() => 200);
+    const r = await runPaced({ url: server.url, rate: 100, seconds: 1 });
+    expect(server.arrivals).toHaveLength(100);
+    // 200 ms at 100 req/s keeps ~20 requests open: a closed loop would have kept one.
+    expect(server.maxConcurrent).toBeGreaterThanOrEqual(15);
+    expect(r.achievedRps).toBeGreaterThan(90);
+    expect(r.p50).toBeGreaterThanOrEqual(199);
+    expect(r.p50).toBeLessThan(240);
+  });
+
+  it('shows a stalled server as growing latency, not fewer requests', async () => {
+    // Requests 30 to 59 (due 300–590 ms) are all answered at 600 ms: a 300 ms stall.
+    let stallEnds = 0;
+    server = await delayServer((i) => {
+      if (i === 30) stallEnds = performance.now() + 300;
+      return i >= 30 && i < 60 ? Math.max(0, stallEnds - performance.now()) : 5;
+    });
+    const r = await runPaced({ url: server.url, rate: 100, seconds: 1 });
+    expect(r.requests).toBe(100);
+    expect(server.arrivals).toHaveLength(100);
+    expect(r.errors).toBe(0);
+    expect(r.achievedRps).toBeGreaterThan(90);
+    // The first request of the stall waited it out; the median request never saw it.
+    expect(r.max).toBeGreaterThanOrEqual(290);
+    expect(r.p99).toBeGreaterThan(250);
+    expect(r.p50).toBeLessThan(50);
+  });
+
+  it('past its socket cap queues due requests in the client and counts that wait as latency', async () => {
+    server = await delayServer(() => 100);
+    const r = await runPaced({ url: server.url, rate: 100, seconds: 0.5, maxSockets: 5 });
+    expect(server.arrivals).toHaveLength(50);
+    expect(server.maxConcurrent).toBeLessThanOrEqual(5);
+    expect(r.errors).toBe(0);
+    // 5 sockets × 10 answers/s each = 50 req/s against 100 offered: the last request waits ~500 ms for a socket.
+    expect(r.max).toBeGreaterThan(450);
+  });
+
+  it('counts non-2xx answers and timeouts as errors', async () => {
+    server = await delayServer(() => 1, 503);
+    expect((await runPaced({ url: server.url, rate: 50, seconds: 0.2 })).errors).toBe(10);
+    await server.close();
+    server = await delayServer(() => 500);
+    const r = await runPaced({ url: server.url, rate: 50, seconds: 0.2, timeoutMs: 50 });
+    expect(r.errors).toBe(10);
+    expect(r.max).toBeLessThan(400);
+  });
+});

@@ -4,8 +4,9 @@
  * alone, and only after authentication, throttles and filter validation.
  */
 import type { LightMyRequestResponse } from 'fastify';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spyOnStatements } from '../helpers/statement-spy.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestPool, hasRealServer } from '../helpers/database.js';
 import { demoCustomers } from '../../src/customers/demo-data.js';
@@ -199,24 +200,10 @@ describe('GET /list-simple/ ETag after writes', () => {
 });
 
 describe('GET /list-simple/ 304 reads only the data version', () => {
-  // Every statement of this process, however sent: pool.query, a snapshot's BEGIN, its cursor or COPY.
-  let statements: string[] = [];
-
-  beforeAll(() => {
-    const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
-    vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-      const first = args[0];
-      statements.push(typeof first === 'string' ? first : String((first as { text?: string }).text));
-      return query.apply(this, args);
-    } as typeof pg.Client.prototype.query);
-  });
-  afterAll(() => vi.restoreAllMocks());
-  afterEach(() => {
-    statements = [];
-  });
+  const spy = spyOnStatements();
 
   // customer and customer_count (the unfiltered count), not customer_version.
-  const touchesCustomer = () => statements.filter((sql) => /\bcustomer(_count)?\b/.test(sql));
+  const touchesCustomer = () => spy.statements().filter((sql) => /\bcustomer(_count)?\b/.test(sql));
 
   it.each(['', '?email=ali.test@akinon.com&limit=3&page=last', '?limit=all', '?limit=all&format=csv', '?limit=all&format=xlsx'])(
     'runs no count, page or snapshot for %j',
@@ -225,11 +212,11 @@ describe('GET /list-simple/ 304 reads only the data version', () => {
         const etag = await etagOf(query, {}, method);
         // The spy sees what a 200 runs: a test that could not see the count would prove nothing.
         expect(touchesCustomer().length).toBeGreaterThan(0);
-        statements = [];
+        spy.clear();
         expectNotModified(await get(query, { 'if-none-match': etag }, method), etag);
         expect(touchesCustomer()).toEqual([]);
-        expect(statements.filter((sql) => /customer_version/.test(sql))).toHaveLength(1);
-        expect(statements.filter((sql) => /^\s*(BEGIN|START)/i.test(sql))).toEqual([]);
+        expect(spy.statements().filter((sql) => /customer_version/.test(sql))).toHaveLength(1);
+        expect(spy.statements().filter((sql) => /^\s*(BEGIN|START)/i.test(sql))).toEqual([]);
       }
     },
   );

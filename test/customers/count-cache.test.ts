@@ -5,8 +5,9 @@
  * was in during the read, and the one after the writes once they are done.
  */
 import fc from 'fast-check';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spyOnStatements } from '../helpers/statement-spy.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { demoCustomers, type DemoCustomer } from '../../src/customers/demo-data.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
@@ -33,42 +34,29 @@ const countOf = async (query: string) => {
 };
 
 describe('GET /list-simple/ counts once per filter and data version', () => {
-  // Every statement of this process, however sent (as test/customers/conditional-get.test.ts spies).
-  let statements: string[] = [];
-  beforeAll(() => {
-    const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
-    vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-      const first = args[0];
-      statements.push(typeof first === 'string' ? first : String((first as { text?: string }).text));
-      return query.apply(this, args);
-    } as typeof pg.Client.prototype.query);
-  });
-  afterAll(() => vi.restoreAllMocks());
-  afterEach(() => {
-    statements = [];
-  });
-  const counted = () => statements.filter((sql) => /count\(\*\)|"customer_count"/.test(sql));
+  const spy = spyOnStatements();
+  const counted = () => spy.statements().filter((sql) => /count\(\*\)|"customer_count"/.test(sql));
 
   it('runs no count for the second and later pages of a filtered set, whichever spelling of the filter', async () => {
     expect(await countOf('?id__gt=5&limit=4')).toBe(25);
     expect(counted()).toHaveLength(1);
     // The version and the count in one statement: the count is cached under what it saw.
     expect(counted()[0]).toMatch(/customer_version/);
-    statements = [];
+    spy.clear();
     for (const query of ['?id__gt=5&limit=4&page=2', '?limit=4&page=3&id__gt=05', '?id__gt=%205&limit=4&page=last']) {
       expect(await countOf(query)).toBe(25);
     }
     expect(counted()).toEqual([]);
     // The spy sees the pages it could have seen counts beside: a test that saw nothing would prove nothing.
-    expect(statements.filter((sql) => /\bLIMIT\b/.test(sql))).toHaveLength(3);
-    expect(statements.filter((sql) => /customer_version/.test(sql))).toHaveLength(3);
+    expect(spy.statements().filter((sql) => /\bLIMIT\b/.test(sql))).toHaveLength(3);
+    expect(spy.statements().filter((sql) => /customer_version/.test(sql))).toHaveLength(3);
   });
 
   it('counts each filter for itself, and the unfiltered list once too', async () => {
     expect(await countOf('?email=c1@example.com&limit=2')).toBe(10);
     expect(await countOf('?limit=2')).toBe(30);
     expect(counted()).toHaveLength(2);
-    statements = [];
+    spy.clear();
     expect(await countOf('?email=c1@example.com&limit=2&page=2')).toBe(10);
     expect(await countOf('?limit=2&page=2')).toBe(30);
     expect(counted()).toEqual([]);
@@ -84,21 +72,21 @@ describe('GET /list-simple/ counts once per filter and data version', () => {
     } finally {
       client.release();
     }
-    statements = [];
+    spy.clear();
     expect(await countOf('?id__gt=20&limit=3&page=2')).toBe(10);
     expect(counted()).toEqual([]);
 
     await t.db.pool.query('DELETE FROM customer WHERE id = 30');
-    statements = [];
+    spy.clear();
     expect(await countOf('?id__gt=20&limit=3&page=2')).toBe(9);
     expect(counted()).toHaveLength(1);
-    statements = [];
+    spy.clear();
     expect(await countOf('?id__gt=20&limit=3&page=3')).toBe(9);
     expect(counted()).toEqual([]);
 
     // A write to rows the filter does not select bumps the version all the same: counted again, same number.
     await t.db.pool.query(`UPDATE customer SET first_name = 'Other' WHERE id = 1`);
-    statements = [];
+    spy.clear();
     expect(await countOf('?id__gt=20&limit=3&page=2')).toBe(9);
     expect(counted()).toHaveLength(1);
     await t.db.pool.query(`INSERT INTO customer (id, omnitron_id, email) VALUES (30, 30, 'c2@example.com')`);

@@ -5,13 +5,12 @@
  * bench/loop-delay.mjs preloaded, so each phase also reports the service's event-loop delay.
  * Targets (p99 < 10 ms, < 50 ms) are reported as met or not, never enforced.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PacedResult } from './paced.js';
 import type { Started } from './processes.js';
-import { download, median } from './load.js';
+import { download, median, nodeOutput } from './load.js';
 import { LIST_PATH } from './scenarios.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -47,15 +46,7 @@ export interface LatencyResult {
 export function runPacedProcess(url: string, headers: Record<string, string>, rate: number, seconds: number): Promise<PacedResult> {
   const args = ['--import', 'tsx', join(BENCH, 'paced.ts'), url, '--rate', String(rate), '--seconds', String(seconds)];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as PacedResult) : reject(new Error(`paced client exited with ${code}: ${err}`))));
-  });
+  return nodeOutput(args, 'paced client').then((out) => JSON.parse(out) as PacedResult);
 }
 
 /** The loop-delay windows that ended within [from, to] (epoch ms), summarised; null without the file. */

@@ -6,16 +6,14 @@
  * The embedded database (PGlite) runs it as a real server does.
  */
 import type pg from 'pg';
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+import { sqlIdentifier } from '../lib/sql-identifier.js';
 
 /** pg's client-side timeout cannot be lifted per query (0 means "the pool's"): a day stands for none. */
 const NO_CLIENT_TIMEOUT_MS = 86_400_000;
 
 /** Vacuums and analyzes `tables` in one statement, on a connection of its own, outside any transaction. */
 export async function vacuumAnalyze(pool: pg.Pool, tables: readonly string[]): Promise<void> {
-  const bad = tables.find((t) => !IDENTIFIER.test(t));
-  if (bad !== undefined) throw new Error(`table "${bad}" must match ${IDENTIFIER}`);
+  for (const table of tables) sqlIdentifier('table', table);
   if (tables.length === 0) return;
   const client = await pool.connect();
   try {

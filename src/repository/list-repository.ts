@@ -15,6 +15,7 @@ import { raw, sql as sqlTemplate } from '@prisma/client-runtime-utils';
 import { compileListQuery, type Sql } from '../resource/list-sql.js';
 import { compileCsvCopy } from '../resource/csv-sql.js';
 import { copySupported } from '../db/copy-support.js';
+import { sqlIdentifier } from '../lib/sql-identifier.js';
 import type { ReplicaSet } from '../db/replicas.js';
 import { openSnapshot } from './snapshot.js';
 import { readRows } from './snapshot-cursor.js';
@@ -74,9 +75,6 @@ export interface ListRepositoryOptions {
   countCacheEntries?: number;
 }
 
-// As the declaration's own names: it ends up quoted in SQL.
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-
 /** Where a list reads: the primary's pool, the streaming replicas that take reads off it, and what runs a count or a page. */
 export interface ReadSource {
   pool: pg.Pool;
@@ -90,12 +88,9 @@ export function createListRepository(
   resource: CompiledResource,
   { unfilteredCountTable, versionTable, countCacheEntries = COUNT_CACHE_ENTRIES }: ListRepositoryOptions = {},
 ): ListRepository {
-  if (unfilteredCountTable !== undefined && !IDENTIFIER.test(unfilteredCountTable)) {
-    throw new Error(`unfilteredCountTable "${unfilteredCountTable}" must match ${IDENTIFIER}`);
-  }
-  if (versionTable !== undefined && !IDENTIFIER.test(versionTable)) {
-    throw new Error(`versionTable "${versionTable}" must match ${IDENTIFIER}`);
-  }
+  // Quoted into SQL below, as the declaration's own names are.
+  if (unfilteredCountTable !== undefined) sqlIdentifier('unfilteredCountTable', unfilteredCountTable);
+  if (versionTable !== undefined) sqlIdentifier('versionTable', versionTable);
   const sql = compileListQuery(resource);
   const csv = { guarded: compileCsvCopy(resource, { formulaGuard: true }), plain: compileCsvCopy(resource, { formulaGuard: false }) };
   const unfilteredCount: Sql | null = unfilteredCountTable ? raw(`SELECT n FROM "${unfilteredCountTable}"`) : null;
@@ -112,18 +107,15 @@ export function createListRepository(
 
   // On the next usable replica, the one after it if that fails, and last on the primary (db/replicas.ts).
   const onReadPool = <T>(work: (readPool: pg.Pool) => Promise<T>): Promise<T> => (replicas ? replicas.read(pool, work) : work(pool));
-  // One statement, so the slots are summed in one snapshot.
-  const versionQuery = versionTable ? `SELECT sum(n)::text AS v FROM "${versionTable}"` : null;
+  // One statement, so the slots are summed in one snapshot (no slot rows at all reads as 0).
+  const versionSum = versionTable ? raw(`SELECT coalesce(sum(n), 0)::text AS v FROM "${versionTable}"`) : null;
   const counts = versionTable && countCacheEntries > 0 ? createCountCache(countCacheEntries) : null;
-  // The version and the count in one statement, so one snapshot on one server: what the count is cached under
-  // is exactly the writes it saw, wherever the replica set sent it (coalesce: version() reads no slots as 0).
-  const versionSum = versionTable ? raw(`SELECT coalesce(sum(n), 0)::text FROM "${versionTable}"`) : null;
 
   return {
     async version() {
-      if (!versionQuery) return null;
+      if (!versionSum) return null;
       // Where the rows are read, so that an ETag names data a reader could have been given (docs/scaling.md).
-      const { rows } = await onReadPool((readPool) => readPool.query<{ v: string | null }>(versionQuery));
+      const { rows } = await onReadPool((readPool) => readPool.query<{ v: string }>(versionSum));
       return rows[0]?.v ?? '0';
     },
 
@@ -134,6 +126,8 @@ export function createListRepository(
         const cached = counts.get(statement, options.version);
         if (cached !== undefined) return cached;
       }
+      // The version and the count in one statement, so one snapshot on one server: what the count is
+      // cached under is exactly the writes it saw, wherever the replica set sent it.
       const counted = await onReadPool((readPool) => readsOn(readPool).versionedCount(sqlTemplate`SELECT (${versionSum}) AS v, (${statement}) AS n`));
       counts.set(statement, counted.version, counted.count);
       return counted.count;

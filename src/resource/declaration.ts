@@ -6,6 +6,7 @@
  * repository its `select`.
  */
 import { createQueryParser } from './filters.js';
+import { sqlIdentifier } from '../lib/sql-identifier.js';
 import type { CompiledFilter, CompiledLookup, CompiledOrderingFilter, CompiledValueFilter, Condition, FilterValueKind, Lookup, OrderTerm, ParsedQuery, SqlType } from './query.js';
 
 export { InvalidQuery } from './query.js';
@@ -151,14 +152,6 @@ export interface CompiledResource {
   parseQuery(query: ReadonlyMap<string, string>): ParsedQuery;
 }
 
-// Names end up quoted in SQL and as object keys; a strict shape keeps both trivially safe
-// (and keeps integer-like keys, which JS objects reorder, out of `fields`).
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-
-function identifier(what: string, name: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`${what} "${name}" must match ${IDENTIFIER}`);
-  return name;
-}
 
 const capfirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 // Python's str.title() on the words of a snake_case name.
@@ -168,8 +161,8 @@ const titleCase = (s: string) => s.split(/[_\s]+/).filter(Boolean)
 function compileField(name: string, spec: FieldSpec): CompiledField {
   const { label, column, required, readOnly, nullable, ...bounds } = spec.options;
   return {
-    name: identifier('Field', name),
-    column: identifier('Column', column ?? name),
+    name: sqlIdentifier('Field', name),
+    column: sqlIdentifier('Column', column ?? name),
     kind: spec.kind,
     ...FIELD_KINDS[spec.kind],
     label: label ?? capfirst(name.replaceAll('_', ' ')),
@@ -190,7 +183,7 @@ function compileValueFilter(spec: ValueFilterSpec, fields: readonly CompiledFiel
   if (lookups.length === 0) throw new Error(`Filter "${fieldName}" has no lookups`);
   return {
     kind: 'value',
-    fieldName: identifier('Filter', fieldName),
+    fieldName: sqlIdentifier('Filter', fieldName),
     column,
     valueKind,
     sqlType: SQL_TYPES[valueKind],
@@ -223,7 +216,7 @@ function compileOrderingFilter(spec: OrderingFilterSpec, fields: readonly Compil
       terms.set(value, Object.freeze(orderTerm(fields, value, `Ordering filter "${param}"`)));
     }
   }
-  return { kind: 'ordering', param: identifier('Filter', param), label, type: 'dropdown', choices, terms };
+  return { kind: 'ordering', param: sqlIdentifier('Filter', param), label, type: 'dropdown', choices, terms };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -255,7 +248,7 @@ export function defineResource(spec: ResourceSpec): CompiledResource {
   const parseQuery = createQueryParser(filters, defaultOrdering, primaryKey);
   return deepFreeze({
     name: spec.name,
-    table: identifier('Table', spec.table),
+    table: sqlIdentifier('Table', spec.table),
     fields,
     filters,
     filterParams,

@@ -10,9 +10,8 @@ import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Condition, OrderTerm } from '../resource/declaration.js';
 import type { ListRepository } from '../repository/list-repository.js';
-import { pythonInt } from '../lib/python.js';
 import { NotFound } from './exceptions.js';
-import { LAST_PAGE_STRINGS, type PageNumberPagination } from './pagination.js';
+import type { PageNumberPagination } from './pagination.js';
 import { responseContentType, type AcceptedMediaType, type Renderer } from './renderers/index.js';
 import { getIndent, jsonRenderer } from './renderers/json.js';
 
@@ -43,7 +42,7 @@ export interface ConditionalGet {
 
 export interface ConditionalGetOptions {
   repository: Pick<ListRepository, 'version' | 'count'>;
-  pagination: Pick<PageNumberPagination, 'pageQueryParam' | 'getPage'>;
+  pagination: Pick<PageNumberPagination, 'requestedPage' | 'getPage'>;
   /** The view's cap on export rows: above it an export is a 400, so a 304 must not stand in for it. */
   exportMaxRows?: number | undefined;
 }
@@ -53,11 +52,10 @@ const NO_VALIDATOR: Validation = { etag: null, notModified: false, version: null
 export function createConditionalGet({ repository, pagination, exportMaxRows }: ConditionalGetOptions): ConditionalGet {
   /** The page as `getPage` will read it: `last`, a positive number, or null for a page that is a 404 whatever the data. */
   function requestedPage(query: ReadonlyMap<string, string>, exporting: boolean): string | null {
-    const raw = query.get(pagination.pageQueryParam) ?? '1';
-    if (LAST_PAGE_STRINGS.includes(raw)) return 'last';
-    const number = pythonInt(raw);
-    if (number === null || number < 1n || (exporting && number !== 1n)) return null;
-    return String(number);
+    const asked = pagination.requestedPage(query);
+    if (asked === 'last') return 'last';
+    if (asked === null || asked < 1n || (exporting && asked !== 1n)) return null;
+    return String(asked);
   }
 
   /** Whether the request gets a 200 (for `*`): page 1 and the last page always exist; others and capped exports need the count. */

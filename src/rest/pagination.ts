@@ -38,6 +38,8 @@ export interface PageNumberPagination {
   readonly pageQueryParam: string;
   readonly pageSizeQueryParam: string;
   getPageSize(query: ReadonlyMap<string, string>): number;
+  /** The page asked for, read as `get_page_number` reads it, before the count is known: `last`, or int() of it (null where int() fails). */
+  requestedPage(query: ReadonlyMap<string, string>): 'last' | bigint | null;
   getPage(query: ReadonlyMap<string, string>, count: number, pageSize: number): Page;
   getLinks(url: RequestUrl, page: Page): { next: string | null; previous: string | null };
 }
@@ -63,13 +65,18 @@ export function createPageNumberPagination(options: PageNumberPaginationOptions)
     return maxPageSize && size > BigInt(maxPageSize) ? maxPageSize : Number(size);
   }
 
-  /** `paginator.page(get_page_number())`, any `InvalidPage` turned into 404 "Invalid page.". */
-  function getPage(query: ReadonlyMap<string, string>, count: number, pageSize: number): Page {
-    const numPages = Math.max(1, Math.ceil(count / pageSize));
+  function requestedPage(query: ReadonlyMap<string, string>): 'last' | bigint | null {
     // DRF 3.14 uses `.get(param, 1)`, so `?page=` (empty) is an invalid page; 3.15 made it page 1.
     const raw = query.get(pageQueryParam) ?? '1';
     // `validate_number` calls int() on the string: `1.0` and `1e0` fail, ` 2 ` and `+2` pass.
-    const number = LAST_PAGE_STRINGS.includes(raw) ? BigInt(numPages) : pythonInt(raw);
+    return LAST_PAGE_STRINGS.includes(raw) ? 'last' : pythonInt(raw);
+  }
+
+  /** `paginator.page(get_page_number())`, any `InvalidPage` turned into 404 "Invalid page.". */
+  function getPage(query: ReadonlyMap<string, string>, count: number, pageSize: number): Page {
+    const numPages = Math.max(1, Math.ceil(count / pageSize));
+    const asked = requestedPage(query);
+    const number = asked === 'last' ? BigInt(numPages) : asked;
     if (number === null || number < 1n || number > BigInt(numPages)) throw new NotFound(INVALID_PAGE);
     const n = Number(number);
     return { number: n, numPages, offset: (n - 1) * pageSize };
@@ -95,5 +102,5 @@ export function createPageNumberPagination(options: PageNumberPaginationOptions)
     return { next, previous };
   }
 
-  return { pageQueryParam, pageSizeQueryParam, getPageSize, getPage, getLinks };
+  return { pageQueryParam, pageSizeQueryParam, getPageSize, requestedPage, getPage, getLinks };
 }

@@ -108,6 +108,14 @@ export type DatabaseConfig = Pick<
   Partial<Pick<Config, 'DIRECT_DATABASE_URL' | 'DATABASE_REPLICA_URLS' | 'REPLICA_MAX_LAG_MS'>>;
 
 /**
+ * The database's own pools by name, each once (logs and metrics name them so): `api`, and `ready`
+ * for the readiness probe's, except on the embedded database, where they are one pool, `api`.
+ */
+export function namedPools(db: Pick<Database, 'pool' | 'probePool'>): ReadonlyMap<string, pg.Pool> {
+  return db.probePool === db.pool ? new Map([['api', db.pool]]) : new Map([['api', db.pool], ['ready', db.probePool]]);
+}
+
+/**
  * A Prisma client over `pool` (@prisma/adapter-pg: no native engine), its code loaded on first
  * call. The Database's own is `prisma()`; read replicas' pools get theirs from here.
  */

@@ -29,7 +29,7 @@ export interface ServiceMetrics {
   timeQuery: QueryTimer;
 }
 
-/** Pools to report, by name; the same pool twice (the embedded database's one) is reported once. */
+/** Pools to report, by name, each once (db/database.ts `namedPools`). */
 export type NamedPools = ReadonlyMap<string, pg.Pool>;
 
 /**

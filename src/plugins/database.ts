@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { openDatabase, prismaClientOn, type Database, type DatabaseConfig } from '../db/database.js';
+import { namedPools, openDatabase, prismaClientOn, type Database, type DatabaseConfig } from '../db/database.js';
 import type { ReadSource } from '../repository/list-repository.js';
 import { createPgReads, type ListReads } from '../repository/list-reads.js';
 import { createPrismaReads } from '../repository/prisma-reads.js';
@@ -30,8 +30,7 @@ export default fp<DatabasePluginOptions>(
     fastify.decorate('db', db);
     // An idle connection that dies (server restart, backend terminated) is replaced by the pool on
     // the next checkout; the log says it happened.
-    const pools = new Map([[db.probePool, 'ready'], [db.pool, 'api']]); // one entry when they are one pool (embedded)
-    const listeners = [...pools].map(([pool, name]) => {
+    const listeners = [...namedPools(db)].map(([name, pool]) => {
       const listener = (err: Error) => fastify.log.warn({ err, pool: name }, 'an idle database connection was lost; the pool opens a new one when needed');
       pool.on('error', listener);
       return () => pool.off('error', listener);
@@ -45,17 +44,17 @@ export default fp<DatabasePluginOptions>(
   { name: 'database' },
 );
 
-/** The client that runs counts and pages on each pool: one per pool, the primary's Prisma client its own. */
+/** The client that runs counts and pages on each pool, made once per pool: the primary's Prisma client its own. */
 function readClient(client: Config['DB_READ_CLIENT'], db: Database): (pool: pg.Pool) => ListReads {
-  if (client === 'pg') return createPgReads;
+  const create = (pool: pg.Pool): ListReads => {
+    if (client === 'pg') return createPgReads(pool);
+    let replicaClient: ReturnType<typeof prismaClientOn> | null = null;
+    return createPrismaReads(pool === db.pool ? () => db.prisma() : () => (replicaClient ??= prismaClientOn(pool)));
+  };
   const byPool = new WeakMap<pg.Pool, ListReads>();
   return (pool) => {
     let reads = byPool.get(pool);
-    if (!reads) {
-      let replicaClient: ReturnType<typeof prismaClientOn> | null = null;
-      reads = createPrismaReads(pool === db.pool ? () => db.prisma() : () => (replicaClient ??= prismaClientOn(pool)));
-      byPool.set(pool, reads);
-    }
+    if (!reads) byPool.set(pool, (reads = create(pool)));
     return reads;
   };
 }

@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { appendRouteOnSend } from '../http/route-hooks.js';
+import { namedPools } from '../db/database.js';
 import { createServiceMetrics, NO_FORMAT, UNMATCHED_ROUTE, type ServiceMetrics } from '../metrics/service-metrics.js';
 
 declare module 'fastify' {
@@ -30,10 +31,7 @@ const KNOWN_METHODS = new Set(METHODS);
 
 export default fp<MetricsPluginOptions>(
   async (fastify, { config }) => {
-    const { db } = fastify;
-    // The embedded database has one pool for both: reported once, as the API's.
-    const pools = new Map([[db.probePool, 'ready'], [db.pool, 'api']]);
-    const metrics = createServiceMetrics(new Map([...pools].map(([pool, name]) => [name, pool])));
+    const metrics = createServiceMetrics(namedPools(fastify.db));
     fastify.decorate('metrics', metrics);
     fastify.decorate('metricsServer', null);
 

@@ -17,14 +17,24 @@ export interface CountCache {
   /** The count of `statement` at `version`, if one was counted there. */
   get(statement: Sql, version: string): number | undefined;
   set(statement: Sql, version: string, count: number): void;
+  /** The count of `statement` at the latest version it was counted at: a page read checks it against the version it reads. */
+  latest(statement: Sql): { version: string; count: number } | undefined;
 }
 
 export function createCountCache(max = COUNT_CACHE_ENTRIES): CountCache {
   const entries = new LRUCache<string, number>({ max });
+  const latest = new LRUCache<string, { version: string; count: number }>({ max });
+  const filterKey = (statement: Sql) => JSON.stringify([statement.text, statement.values]);
   // The version first: it is the part that differs between two entries of one filter.
   const key = (statement: Sql, version: string) => JSON.stringify([version, statement.text, statement.values]);
   return {
     get: (statement, version) => entries.get(key(statement, version)),
-    set: (statement, version, count) => void entries.set(key(statement, version), count),
+    set(statement, version, count) {
+      entries.set(key(statement, version), count);
+      const newest = latest.get(filterKey(statement));
+      // Versions only grow (a lagging replica may still answer with an older one, which is kept apart above).
+      if (!newest || BigInt(version) >= BigInt(newest.version)) latest.set(filterKey(statement), { version, count });
+    },
+    latest: (statement) => latest.get(filterKey(statement)),
   };
 }

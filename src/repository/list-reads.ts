@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { Sql } from '../resource/list-sql.js';
 import type { Row } from '../resource/rows.js';
+import { splitPageRead, type PageReadResult } from './page-read.js';
 
 
 export interface ListReads {
@@ -16,6 +17,8 @@ export interface ListReads {
   page(statement: Sql): Promise<Row[]>;
   /** `n` and the data version `v` (text) of the statement's one row: a count and the version it was counted at. */
   versionedCount(statement: Sql): Promise<VersionedCount>;
+  /** A page read (page-read.ts): its head and its rows. */
+  pageRead(statement: Sql): Promise<PageReadResult>;
 }
 
 export interface VersionedCount {
@@ -37,6 +40,11 @@ export function createPgReads(pool: pg.Pool): ListReads {
     async versionedCount(statement) {
       const { rows } = await pool.query<{ n: string; v: string }>(statement);
       return { count: Number(rows[0]!.n), version: rows[0]!.v };
+    },
+    async pageRead(statement) {
+      // As arrays: the head's columns are split off by position, and the page's rows built once.
+      const result = await pool.query<unknown[]>({ text: statement.text, values: statement.values, rowMode: 'array' });
+      return splitPageRead(result.fields.map((f) => f.name), result.rows);
     },
   };
 }

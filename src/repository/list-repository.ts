@@ -23,6 +23,7 @@ import { copyRows } from './snapshot-copy.js';
 import { CsvRowEndings } from './csv-row-endings.js';
 import { createPgReads, type ListReads } from './list-reads.js';
 import { COUNT_CACHE_ENTRIES, createCountCache } from './count-cache.js';
+import { pageReadStatement, type PageReadResult } from './page-read.js';
 
 export interface PageQuery {
   conditions: readonly Condition[];
@@ -38,7 +39,29 @@ export interface ExportRows extends ExportSource {
   close(): Promise<void>;
 }
 
+/** A page as `readPage` reads it: which page, and who asks. */
+export interface PageRead {
+  conditions: readonly Condition[];
+  ordering: readonly OrderTerm[];
+  limit: number;
+  /** The page asked for (1-based) or `last`; null reads no rows (the request is a 404 whatever the count). */
+  page: bigint | 'last' | null;
+  /**
+   * A one-row statement with a boolean `admitted` (the token's user: auth/token-store.ts userByKey),
+   * read first: nothing is counted or read unless it admits. Its row comes back as `gate`.
+   */
+  gate?: Sql | undefined;
+}
+
+type PageAt = { statement: Sql; offset: number };
+
 export interface ListRepository {
+  /**
+   * The page, its count, the data version and the gate's row, in one statement where it can
+   * (page-read.ts): one round trip for a page. `page=last` needs the count first, and with replicas
+   * the gate runs on the primary first (a revoked token is refused at once, not after the replica's lag).
+   */
+  readPage(read: PageRead): Promise<PageReadResult>;
   /**
    * The data version: changes whenever a write to the rows commits, equal means the same rows.
    * Null when the resource has no `versionTable`.
@@ -111,7 +134,42 @@ export function createListRepository(
   const versionSum = versionTable ? raw(`SELECT coalesce(sum(n), 0)::text AS v FROM "${versionTable}"`) : null;
   const counts = versionTable && countCacheEntries > 0 ? createCountCache(countCacheEntries) : null;
 
+  /** The rows of `page` at `offset`, or null where none can be read: past any count, or no page asked for. */
+  const pageAt = (read: PageRead, offset: number): PageAt | null =>
+    Number.isSafeInteger(offset) && offset >= 0 ? { statement: sql.page(read.conditions, read.ordering, offset, read.limit), offset } : null;
+
+  /** One page-read statement; a count it took is kept under the version it read. */
+  async function readOn(readPool: pg.Pool, read: PageRead, gate: Sql | null, page: PageAt | null): Promise<PageReadResult> {
+    const statement = countQuery(read.conditions);
+    const known = counts?.latest(statement);
+    const result = await readsOn(readPool).pageRead(pageReadStatement({ gate, version: versionSum, count: statement, known, page }));
+    if (counts && result.version !== null && result.count !== null && result.version !== known?.version) counts.set(statement, result.version, result.count);
+    return result;
+  }
+
   return {
+    async readPage(read) {
+      let gateRow: Record<string, unknown> | null | undefined;
+      if (read.gate && replicas) {
+        const { rows } = await pool.query<{ admitted: boolean } & Record<string, unknown>>(read.gate);
+        gateRow = rows[0] ?? null;
+        if (!gateRow?.admitted) return { gate: gateRow, version: null, count: null, rows: [] };
+      }
+      const gate = gateRow === undefined ? (read.gate ?? null) : null;
+      const requested = read.page === null ? null : read.page === 'last' ? 'last' : Number(read.page - 1n) * read.limit;
+      const result = await onReadPool(async (readPool) => {
+        if (requested !== 'last') return readOn(readPool, read, gate, requested === null ? null : pageAt(read, requested));
+        // The last page's offset follows from the count: read that first, then the page, on the same server.
+        const counted = await readOn(readPool, read, gate, null);
+        if (counted.count === null || counted.count === 0) return counted;
+        const offset = (Math.ceil(counted.count / read.limit) - 1) * read.limit;
+        // As DRF's count and page are, two statements: the page is the last one of the count returned.
+        const last = await readOn(readPool, read, null, pageAt(read, offset));
+        return { ...counted, rows: last.rows };
+      });
+      return gateRow === undefined ? result : { ...result, gate: gateRow };
+    },
+
     async version() {
       if (!versionSum) return null;
       // Where the rows are read, so that an ETag names data a reader could have been given (docs/scaling.md).

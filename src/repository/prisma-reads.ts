@@ -14,6 +14,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Sql } from '../resource/list-sql.js';
 import type { Row } from '../resource/rows.js';
 import type { ListReads } from './list-reads.js';
+import { splitPageRead } from './page-read.js';
 
 /**
  * A failed read as pg would have thrown it: the SQLSTATE (or socket errno) in `code`, the server's
@@ -71,6 +72,12 @@ export function createPrismaReads(prisma: () => Promise<PrismaClient>): ListRead
     async versionedCount(statement) {
       const rows = await query<{ n: bigint; v: string }>(statement);
       return { count: Number(rows[0]!.n), version: rows[0]!.v };
+    },
+    async pageRead(statement) {
+      // Objects with keys in select order (the head's names cannot clash with a field's).
+      const rows = await query<Record<string, unknown>>(statement);
+      const names = rows[0] ? Object.keys(rows[0]) : [];
+      return splitPageRead(names, rows.map((row) => Object.values(row)));
     },
   };
 }

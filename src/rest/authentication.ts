@@ -2,7 +2,7 @@
  * Port of DRF `TokenAuthentication` (`authentication.py`): `Authorization: Token <key>`, each
  * malformed header with its own message, `authenticate_header` giving the keyword.
  */
-import type { AuthUser, TokenLookup } from '../auth/token-store.js';
+import type { AuthUser, TokenLookup, UserLookup } from '../auth/token-store.js';
 import { AuthenticationFailed } from './exceptions.js';
 
 export type { AuthUser } from '../auth/token-store.js';
@@ -15,6 +15,15 @@ export interface TokenAuthentication {
   authenticate(authorizationHeader: string | undefined): Promise<AuthUser | null>;
   /** The `WWW-Authenticate` value; having one makes DRF answer 401 rather than 403. */
   authenticateHeader(): string;
+  /**
+   * `authenticate` in two halves, for a caller that looks the key up inside a statement of its own.
+   * The first reads the header: the key, or null as `authenticate` gives null; throws as it throws.
+   */
+  credentials(authorizationHeader: string | undefined): string | null;
+  /** The key's lookup as a statement; undefined when the store has none (the caller then uses `authenticate`). */
+  lookup(key: string): UserLookup | undefined;
+  /** The second half: the looked-up user (null when the key matched none) admitted, or AuthenticationFailed. */
+  admit(user: AuthUser | null): AuthUser;
 }
 
 // bytes.split() with no separator: runs of ASCII whitespace, ignoring leading and trailing runs.
@@ -35,29 +44,40 @@ export function createTokenAuthentication(store: TokenLookup, keyword = 'Token')
     throw new AuthenticationFailed(detail, keyword);
   };
 
-  async function authenticate(authorizationHeader: string | undefined): Promise<AuthUser | null> {
+  function credentials(authorizationHeader: string | undefined): string | null {
     const bytes = headerBytes(authorizationHeader ?? '');
     // Splitting the Latin-1 view splits the bytes: every byte is one char, whitespace is ASCII.
-    const [scheme, credentials, ...extra] = bytes.toString('latin1').split(ASCII_WHITESPACE).filter((part) => part !== '');
+    const [scheme, token, ...extra] = bytes.toString('latin1').split(ASCII_WHITESPACE).filter((part) => part !== '');
     // The scheme is compared case-insensitively, as `auth[0].lower() != keyword.lower().encode()`.
     if (scheme === undefined || asciiLower(scheme) !== asciiLower(keyword)) return null;
-    if (credentials === undefined) return fail('Invalid token header. No credentials provided.');
+    if (token === undefined) return fail('Invalid token header. No credentials provided.');
     if (extra.length > 0) return fail('Invalid token header. Token string should not contain spaces.');
 
-    let key: string;
     try {
-      key = utf8Strict.decode(Buffer.from(credentials, 'latin1'));
+      return utf8Strict.decode(Buffer.from(token, 'latin1'));
     } catch {
       return fail('Invalid token header. Token string should not contain invalid characters.');
     }
+  }
 
-    const user = await store.findByKey(key);
+  function admit(user: AuthUser | null): AuthUser {
     if (!user) return fail('Invalid token.');
     if (!user.isActive) return fail('User inactive or deleted.');
     return user;
   }
 
-  return { authenticate, authenticateHeader: () => keyword };
+  async function authenticate(authorizationHeader: string | undefined): Promise<AuthUser | null> {
+    const key = credentials(authorizationHeader);
+    return key === null ? null : admit(await store.findByKey(key));
+  }
+
+  return {
+    authenticate,
+    authenticateHeader: () => keyword,
+    credentials,
+    lookup: (key) => store.userByKey?.(key),
+    admit,
+  };
 }
 
 /** Python's `bytes.lower()`: A–Z only, so `TÖKEN` keeps its `Ö`. */

@@ -38,6 +38,8 @@ export type Validation =
 export interface ConditionalGet {
   /** Reads the data version (and, only for `If-None-Match: *` on a page that may not exist, the count). */
   validate(ifNoneMatch: string | undefined, request: ListRequest): Promise<Validation>;
+  /** The ETag of the 200 this request gets at a data version read already (null as in `validate`). */
+  etag(version: string | null, request: ListRequest): string | null;
 }
 
 export interface ConditionalGetOptions {
@@ -73,6 +75,11 @@ export function createConditionalGet({ repository, pagination, exportMaxRows }: 
   }
 
   return {
+    etag(version, request) {
+      const page = requestedPage(request.query, request.pageSize === 'all');
+      return page === null || version === null ? null : entityTag(version, representationKey(request, page, exportMaxRows));
+    },
+
     async validate(ifNoneMatch, request) {
       const page = requestedPage(request.query, request.pageSize === 'all');
       if (page === null) return NO_VALIDATOR;

@@ -189,6 +189,7 @@ describe('a compressed export its client stops reading', () => {
   let ended = false;
   // An export that never runs out: only backpressure through the compressor stops its reads.
   const endless: ListRepository = {
+    readPage: async () => ({ gate: null, version: null, count: 0, rows: [] }),
     version: async () => null,
     count: async () => 0,
     findPage: async () => [],

@@ -1,15 +1,19 @@
 /**
  * The Node floor: the least a Node process can do to answer the benchmark's list requests.
- * `node:http` + `pg`, no framework, no validation, no negotiation: it looks the token up, runs the
- * same SQL as the service (src/resource/list-sql.ts on the same declaration) and writes the same JSON
- * (or a plain CSV page for `format=csv`). Started by bench/run.ts with DATABASE_URL, PORT, POOL_MAX.
+ * `node:http` + `pg`, no framework, no validation, no negotiation: it runs the same statement as the
+ * service, one round trip with the token's user, the count and the page (src/repository/page-read.ts
+ * over src/resource/list-sql.ts on the same declaration; no data version, so no count is kept), and
+ * writes the same JSON (or a plain CSV page for `format=csv`). Started by bench/run.ts with
+ * DATABASE_URL, PORT, POOL_MAX.
  */
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
 import { customerResource } from '../src/customers/customer.resource.js';
 import { compileListQuery } from '../src/resource/list-sql.js';
 import type { Condition, OrderTerm } from '../src/resource/declaration.js';
+import { pageReadStatement, splitPageRead } from '../src/repository/page-read.js';
+import { userByKey } from '../src/auth/token-store.js';
+import { raw } from '@prisma/client-runtime-utils';
 
 const PATH = '/api/v1/oms/customers/list-simple/';
 const PAGE_SIZE = 10;
@@ -32,6 +36,7 @@ for (const filter of customerResource.filters) {
   }
 }
 const ID: OrderTerm = { column: 'id', descending: false };
+const UNFILTERED_COUNT = raw('SELECT n FROM customer_count');
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
@@ -54,12 +59,6 @@ const csvCell = (v: unknown) => {
 
 async function list(req: http.IncomingMessage, res: http.ServerResponse, params: URLSearchParams): Promise<void> {
   const auth = /^Token (\S+)$/.exec(req.headers.authorization ?? '');
-  const hash = auth ? createHash('sha256').update(auth[1]!).digest('hex') : '';
-  const user = await pool.query(
-    'SELECT u.is_active FROM api_token t JOIN api_user u ON u.id = t.user_id WHERE t.key_hash = $1',
-    [hash],
-  );
-  if (!user.rows[0]?.is_active) return send(res, 401, 'application/json', '{"detail":"Invalid token."}');
 
   const conditions: Condition[] = [];
   for (const [name, value] of params) {
@@ -71,10 +70,18 @@ async function list(req: http.IncomingMessage, res: http.ServerResponse, params:
   if (!ordering.some((t) => t.column === 'id')) ordering.push(ID);
   const limit = Math.min(Number(params.get('limit')) || PAGE_SIZE, MAX_PAGE_SIZE);
   const page = Number(params.get('page') ?? 1);
+  const offset = (page - 1) * limit;
 
-  const countQuery = conditions.length === 0 ? { text: 'SELECT n FROM customer_count', values: [] } : sql.count(conditions);
-  const count = Number((await pool.query(countQuery)).rows[0].n);
-  const { rows } = await pool.query(sql.page(conditions, ordering, (page - 1) * limit, limit));
+  const statement = pageReadStatement({
+    gate: userByKey(auth?.[1] ?? '').statement,
+    version: null,
+    count: conditions.length === 0 ? UNFILTERED_COUNT : sql.count(conditions),
+    page: { statement: sql.page(conditions, ordering, offset, limit), offset },
+  });
+  const result = await pool.query<unknown[]>({ text: statement.text, values: statement.values, rowMode: 'array' });
+  const { gate, count: counted, rows } = splitPageRead(result.fields.map((f) => f.name), result.rows);
+  if (!gate?.admitted || counted === null) return send(res, 401, 'application/json', '{"detail":"Invalid token."}');
+  const count = counted;
   if (params.get('format') === 'csv') {
     const names = customerResource.fields.map((f) => f.name);
     const lines = [names.join(','), ...rows.map((row) => names.map((n) => csvCell(row[n])).join(','))];

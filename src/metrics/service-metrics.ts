@@ -81,7 +81,7 @@ export function createServiceMetrics(pools: NamedPools): ServiceMetrics {
   });
   const queryDuration = new Histogram({
     name: 'db_query_duration_seconds',
-    help: "Duration of the list repository's queries: count, page, and an export's snapshot and count (export_open), seconds",
+    help: "Duration of the list repository's queries: a page with its token, version and count in one statement (page_read), version, count, page, and an export's snapshot and count (export_open), seconds",
     labelNames: ['query'],
     buckets: QUERY_BUCKETS,
     registers: [own],

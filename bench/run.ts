@@ -114,7 +114,7 @@ interface Target {
 }
 
 async function measure(targets: readonly Target[], scenario: Scenario): Promise<Measured[]> {
-  const headers = (t: Target) => ({ authorization: `Token ${t.token}` });
+  const headers = (t: Target) => ({ ...scenario.headers, authorization: `Token ${t.token}` });
   const connections = scenario.connections ?? settings.connections;
   const url = (t: Target) => `${t.process.baseUrl}${LIST_PATH}${scenario.query ? `?${scenario.query}` : ''}`;
   if (settings.warmupS > 0) for (const t of targets) await runAutocannon(url(t), headers(t), connections, settings.warmupS);

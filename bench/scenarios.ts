@@ -30,6 +30,8 @@ export interface Scenario {
   note?: string;
   /** Overrides the run's connection count. */
   connections?: number;
+  /** Request headers besides the token. */
+  headers?: Record<string, string>;
 }
 
 export async function buildScenarios(pool: pg.Pool, rows: number): Promise<Scenario[]> {
@@ -47,6 +49,12 @@ export async function buildScenarios(pool: pg.Pool, rows: number): Promise<Scena
   const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
   return [
     { id: 'page1', title: 'Page 1, unfiltered', kind: 'requests', query: '', scaling: true, floor: true, explain: true },
+    {
+      // The page path before issue 14: an If-None-Match that matches nothing sends the request step by
+      // step (token, then version, then page; the count cached), the three round trips every page took.
+      id: 'page1-stepwise', title: 'Page 1, step by step (3 round trips)', kind: 'requests', query: '', floor: false, explain: false,
+      headers: { 'if-none-match': '"matches-nothing"' }, note: 'If-None-Match that matches nothing: the path before one-statement reads',
+    },
     { id: 'page1-limit100', title: 'Page 1, limit=100', kind: 'requests', query: q({ limit: '100' }), floor: true, explain: false },
     { id: 'email', title: 'Exact email', kind: 'requests', query: q({ email }), floor: true, explain: true, note: '1 match' },
     {

@@ -15,6 +15,11 @@ import { compileListQuery } from '../../src/resource/list-sql.js';
 import { pageReadStatement, splitPageRead, type PageReadParts } from '../../src/repository/page-read.js';
 import { userByKey } from '../../src/auth/token-store.js';
 import { raw } from '@prisma/client-runtime-utils';
+import type pg from 'pg';
+import { createListRepository } from '../../src/repository/list-repository.js';
+import { CUSTOMER_REPOSITORY_OPTIONS } from '../../src/customers/customer.routes.js';
+import type { ReplicaSet } from '../../src/db/replicas.js';
+import { createTestPool, hasRealServer } from '../helpers/database.js';
 
 const B = '/api/v1/oms/customers/list-simple/';
 const customers: DemoCustomer[] = Array.from({ length: 25 }, (_, i) => ({
@@ -117,5 +122,49 @@ describe('GET /list-simple/ reads a page in one statement', () => {
     expect(res.statusCode).toBe(401);
     expect(JSON.parse(res.body)).toEqual({ detail: 'Invalid token.' });
     expect(spy.statements()).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!hasRealServer())('with replicas', () => {
+  /** Every statement text each pool was sent, and a replica set that reads on `replica` alone. */
+  function pools() {
+    const sent = { primary: [] as string[], replica: [] as string[] };
+    const record = (pool: pg.Pool, into: string[]) => {
+      const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+      (pool as { query: unknown }).query = (...args: unknown[]) => {
+        const first = args[0];
+        into.push(typeof first === 'string' ? first : String((first as { text: string }).text));
+        return query(...args);
+      };
+      return pool;
+    };
+    const primary = record(createTestPool(t.database, 2), sent.primary);
+    const replica = record(createTestPool(t.database, 2), sent.replica);
+    const replicas = { read: (_primary: pg.Pool, work: (pool: pg.Pool) => Promise<unknown>) => work(replica) } as unknown as ReplicaSet;
+    return { sent, primary, replica, replicas };
+  }
+
+  it("checks the token on the primary (a revoked token is refused at once), then reads the rest on a replica in one statement", async () => {
+    const { sent, primary, replica, replicas } = pools();
+    try {
+      const repository = createListRepository({ pool: primary, replicas }, customerResource, CUSTOMER_REPOSITORY_OPTIONS);
+      const read = await repository.readPage({ conditions: [], ordering: ID_ORDER, limit: 5, page: 2n, gate: userByKey(t.token).statement });
+      expect(read.gate).toMatchObject({ admitted: true });
+      expect(read.count).toBe(25);
+      expect(read.rows.map((r) => r.id)).toEqual([6, 7, 8, 9, 10]);
+      expect(sent.primary).toHaveLength(1);
+      expect(sent.primary[0]).toMatch(/api_token/);
+      expect(sent.replica).toHaveLength(1);
+      expect(sent.replica[0]).not.toMatch(/api_token/);
+
+      sent.primary.length = 0;
+      sent.replica.length = 0;
+      const refused = await repository.readPage({ conditions: [], ordering: ID_ORDER, limit: 5, page: 1n, gate: userByKey('revoked').statement });
+      expect(refused).toEqual({ gate: null, version: null, count: null, rows: [] });
+      expect(sent.replica).toEqual([]);
+    } finally {
+      await primary.end();
+      await replica.end();
+    }
   });
 });

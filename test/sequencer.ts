@@ -12,8 +12,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /** Slowest first. A file missing here only starts later; a name that no longer exists is ignored. */
 export const LONG_FILES = [
   'test/customers/export.test.ts',
-  'test/customers/export-stall.test.ts',
   'test/app/embedded-owner.e2e.test.ts',
+  'test/customers/export-stall.test.ts',
   'test/app/server.e2e.test.ts',
   'test/build.test.ts',
   'test/db/embedded.test.ts',

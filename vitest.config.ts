@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
+import LongFilesFirst from './test/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -17,6 +18,8 @@ export default defineConfig({
     // A worker runs file after file in one process: Node, vitest, the imports and PGlite's compiled
     // WASM are paid once per worker, not per file. Each file still builds its own app and database.
     isolate: false,
+    // The slowest files start first, so that no long file starts last and runs alone (test/sequencer.ts).
+    sequence: { sequencer: LongFilesFirst },
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -41,7 +41,10 @@ function readRest(res: http.IncomingMessage): Promise<boolean> {
   });
 }
 
-describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => {
+// The suites of this file wait seconds for timeouts with the CPU idle, each on an app and a database
+// of its own: they run side by side (concurrent); the tests of the first, which share one export
+// slot, one after another (sequential).
+describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', { concurrent: true }, () => {
   let t: TestApp;
   let origin: string;
   beforeAll(async () => {
@@ -60,7 +63,7 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => 
     return t.logs().split('\n').find((line) => line.includes(STALL_LOG) && line.includes(`"reqId":${reqId}`));
   }
 
-  it('cuts an export nobody reads after the stall timeout and frees its slot and connection', async () => {
+  it.sequential('cuts an export nobody reads after the stall timeout and frees its slot and connection', async ({ expect }) => {
     const stalled = await stopReading(`${origin}${URL_PATH}?limit=all`, t.token);
     expect(stalled.status).toBe(200);
     // While it is held, the same user's next export is over the cap (embedded: it waits for the one
@@ -78,15 +81,18 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => 
     expect(JSON.parse(cutLogOf(stalled.res)!)).toMatchObject({ level: 30, stallTimeoutMs: STALL_TIMEOUT_MS });
   }, 60_000);
 
-  it('cuts a large page nobody reads the same way', async () => {
+  it.sequential('cuts a large page nobody reads the same way', async ({ expect }) => {
     const stalled = await stopReading(`${origin}${URL_PATH}?limit=${ROWS}`, t.token);
     expect(stalled.status).toBe(200);
     await vi.waitFor(() => expect(cutLogOf(stalled.res), 'the stalled page is cut').toBeDefined(), { timeout: STALL_TIMEOUT_MS + 10_000, interval: 50 });
     expect(await readRest(stalled.res)).toBe(false);
   }, 60_000);
 
-  it('never cuts a reader that keeps reading, though its download lasts longer than the stall timeout', async () => {
+  // Last, on the same app: by then the suites beside it have started their apps and only wait, so
+  // no work of theirs on this process's event loop holds the reader back like a stalled client.
+  it.sequential('never cuts a reader that keeps reading, though its download lasts longer than the stall timeout', async ({ expect }) => {
     const started = Date.now();
+    const cutsBefore = t.logs().split(STALL_LOG).length;
     // ~2 MB/s: a pause after every chunk for as long as that rate asks.
     const slow = await download(`${origin}${URL_PATH}?limit=all`, { authorization: `Token ${t.token}` }, (res) => {
       res.on('data', (chunk: Buffer) => {
@@ -98,9 +104,87 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', () => 
     expect(slow.status).toBe(200);
     expect(slow.complete).toBe(true);
     expect((JSON.parse(slow.body.toString('utf8')) as { results: unknown[] }).results).toHaveLength(ROWS);
+    expect(t.logs().split(STALL_LOG).length).toBe(cutsBefore);
   }, 90_000);
 });
 
+describe('a kept-alive connection after a finished response', { concurrent: true }, () => {
+  let t: TestApp;
+  let origin: string;
+  const KEEP_ALIVE_TIMEOUT_MS = 2_000;
+  beforeAll(async () => {
+    t = await createTestApp({ config: { EXPORT_STALL_TIMEOUT_MS: 200, KEEP_ALIVE_TIMEOUT_MS } });
+    origin = await listenOnLoopback(t);
+  }, 60_000);
+  afterAll(async () => t?.close());
+
+  /** Sends one request on a kept-alive connection and reads it whole; the response and its socket, then idle. */
+  function idleAfter(path: string): Promise<{ res: http.IncomingMessage; socket: Socket }> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    return new Promise((resolve, reject) => {
+      http.get(`${origin}${path}`, { agent, headers: { authorization: `Token ${t.token}` } }, (res) => {
+        const socket = res.socket;
+        res.resume();
+        res.on('end', () => resolve({ res, socket }));
+      }).on('error', reject);
+    });
+  }
+
+  /** Whether `socket` closes within `ms`. */
+  function closesWithin(socket: Socket, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (socket.destroyed) return resolve(true);
+      const timer = setTimeout(() => resolve(false), ms);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  // Side by side, each on a connection of its own: the requests one after another (the embedded
+  // database has one connection), the waits that follow them at the same time.
+  let previousRequest: Promise<unknown> = Promise.resolve();
+  for (const query of ['?limit=all', '?limit=all&format=csv', '']) {
+    it(`stays open for KEEP_ALIVE_TIMEOUT_MS, not the stall timeout (${query || 'a page'})`, async ({ expect }) => {
+      const request = previousRequest.catch(() => undefined).then(() => idleAfter(`${URL_PATH}${query}`));
+      previousRequest = request;
+      const { res, socket } = await request;
+      expect(res.statusCode).toBe(200);
+      expect(res.headers.connection).toBe('keep-alive');
+      // Many stall timeouts go by: the idle connection is not cut by them.
+      expect(await closesWithin(socket, 1_000)).toBe(false);
+      // The keep-alive timeout then closes it.
+      expect(await closesWithin(socket, KEEP_ALIVE_TIMEOUT_MS + 5_000)).toBe(true);
+      expect(t.logs()).not.toContain(STALL_LOG);
+    }, 60_000);
+  }
+});
+
+describe('the stall timer on an injected response (no socket)', { concurrent: true }, () => {
+  it('neither throws nor keeps re-arming once the response has finished', async ({ expect }) => {
+    const t = await createTestApp({ config: { EXPORT_STALL_TIMEOUT_MS: 100 } });
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      // A HEAD writes no body, so nothing clears the injected response's timer: it fires after the end.
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await t.app.inject({ method, url: `${URL_PATH}?limit=all&format=csv`, headers: { authorization: `Token ${t.token}` } });
+        expect(res.statusCode).toBe(200);
+      }
+      // Several stall periods: the timer fires, sees a finished response and stops.
+      await new Promise((done) => setTimeout(done, 500));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+      await t.close();
+    }
+  }, 60_000);
+});
+
+// Not side by side with the others: its 500 ms stall timeout would see their work on this process's
+// event loop as a client that stopped reading.
 describe.skipIf(!hasRealServer())('an export whose database is the slow one', () => {
   let t: TestApp;
   let proxy: TcpProxy;
@@ -131,74 +215,4 @@ describe.skipIf(!hasRealServer())('an export whose database is the slow one', ()
     expect((JSON.parse(whole.body.toString('utf8')) as { results: unknown[] }).results).toHaveLength(ROWS);
     expect(t.logs()).not.toContain(STALL_LOG);
   }, 60_000);
-});
-
-describe('a kept-alive connection after a finished response', () => {
-  let t: TestApp;
-  let origin: string;
-  const KEEP_ALIVE_TIMEOUT_MS = 2_000;
-  beforeAll(async () => {
-    t = await createTestApp({ config: { EXPORT_STALL_TIMEOUT_MS: 200, KEEP_ALIVE_TIMEOUT_MS } });
-    origin = await listenOnLoopback(t);
-  }, 60_000);
-  afterAll(async () => t?.close());
-
-  /** Sends one request on a kept-alive connection and reads it whole; its socket, then idle. */
-  function idleAfter(path: string): Promise<Socket> {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    return new Promise((resolve, reject) => {
-      http.get(`${origin}${path}`, { agent, headers: { authorization: `Token ${t.token}` } }, (res) => {
-        expect(res.statusCode).toBe(200);
-        expect(res.headers.connection).toBe('keep-alive');
-        const socket = res.socket;
-        res.resume();
-        res.on('end', () => resolve(socket));
-      }).on('error', reject);
-    });
-  }
-
-  /** Whether `socket` closes within `ms`. */
-  function closesWithin(socket: Socket, ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (socket.destroyed) return resolve(true);
-      const timer = setTimeout(() => resolve(false), ms);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-  }
-
-  for (const query of ['?limit=all', '?limit=all&format=csv', '']) {
-    it(`stays open for KEEP_ALIVE_TIMEOUT_MS, not the stall timeout (${query || 'a page'})`, async () => {
-      const socket = await idleAfter(`${URL_PATH}${query}`);
-      // Many stall timeouts go by: the idle connection is not cut by them.
-      expect(await closesWithin(socket, 1_000)).toBe(false);
-      // The keep-alive timeout then closes it.
-      expect(await closesWithin(socket, KEEP_ALIVE_TIMEOUT_MS + 5_000)).toBe(true);
-      expect(t.logs()).not.toContain(STALL_LOG);
-    }, 30_000);
-  }
-});
-
-describe('the stall timer on an injected response (no socket)', () => {
-  it('neither throws nor keeps re-arming once the response has finished', async () => {
-    const t = await createTestApp({ config: { EXPORT_STALL_TIMEOUT_MS: 100 } });
-    const uncaught: unknown[] = [];
-    const record = (error: unknown) => uncaught.push(error);
-    process.on('uncaughtException', record);
-    try {
-      // A HEAD writes no body, so nothing clears the injected response's timer: it fires after the end.
-      for (const method of ['GET', 'HEAD'] as const) {
-        const res = await t.app.inject({ method, url: `${URL_PATH}?limit=all&format=csv`, headers: { authorization: `Token ${t.token}` } });
-        expect(res.statusCode).toBe(200);
-      }
-      // Several stall periods: the timer fires, sees a finished response and stops.
-      await new Promise((done) => setTimeout(done, 500));
-      expect(uncaught).toEqual([]);
-    } finally {
-      process.off('uncaughtException', record);
-      await t.close();
-    }
-  });
 });

@@ -67,6 +67,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => t?.close());
 
+/**
+ * MANY customers in channel 4 (ids from 300,001), loaded once for the suites that need an export far
+ * larger than memory or socket buffers: 200,000 rows cost seconds of CPU to insert on the embedded
+ * database, so the HTTP and the memory suites share them.
+ */
+const MANY = 200_000;
+let manyRows: Promise<void> | undefined;
+const loadManyRows = () => (manyRows ??= insertSynthetic(t.db.pool, 300_001, MANY, 4));
+
 /** Starts a download of `query` from `app`; `onFirstChunk` decides what happens next. */
 const download = (query: string, onFirstChunk?: (res: http.IncomingMessage) => void | Promise<void>, app = t) =>
   downloadUrl(`${urlOf(app)}${query}`, auth(app), onFirstChunk);
@@ -155,10 +164,8 @@ describe('GET /list-simple/?limit=all returns every matching row (ours)', () => 
 });
 
 describe('GET /list-simple/?limit=all over HTTP', () => {
-  // Far more than the socket buffers hold, in channel 3, so that a paused client holds the export up.
-  const BIG = 80_000;
-  beforeAll(async () => insertSynthetic(t.db.pool, 200_001, BIG, 3), 120_000);
-  afterAll(async () => t.db.pool.query('DELETE FROM customer WHERE id > 200000'));
+  // Far more than the socket buffers hold, in channel 4, so that a paused client holds the export up.
+  beforeAll(loadManyRows, 300_000);
 
   /** States of the app's other connections (real server only). */
   async function appConnectionStates(): Promise<string[]> {
@@ -172,7 +179,7 @@ describe('GET /list-simple/?limit=all over HTTP', () => {
   it('a client that disconnects mid-export stops it and the connection returns to the pool', async () => {
     for (const format of ['csv', 'json', 'xls']) {
       let midExport: string[] = [];
-      const result = await download(`?limit=all&channel_id=3&format=${format}`, async (res) => {
+      const result = await download(`?limit=all&channel_id=4&format=${format}`, async (res) => {
         res.pause();
         if (!t.database.embedded) {
           await vi.waitFor(async () => expect((await appConnectionStates()).filter((state) => state !== 'idle')).toHaveLength(1), WAIT);
@@ -198,7 +205,7 @@ describe('GET /list-simple/?limit=all over HTTP', () => {
     const admin = createTestPool(t.database, 1);
     try {
       for (const format of ['csv', 'json']) {
-        const result = await download(`?limit=all&channel_id=3&format=${format}`, async (res) => {
+        const result = await download(`?limit=all&channel_id=4&format=${format}`, async (res) => {
           res.pause();
           await admin.query(
             `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -244,7 +251,7 @@ describe('GET /list-simple/?limit=all over HTTP', () => {
       expect((await get('?limit=all&id__lt=200000')).json()).toMatchObject({ count: ROWS - 10 + 25 });
     } finally {
       await writes?.catch(() => undefined);
-      await writer.query('DELETE FROM customer WHERE id > 100000');
+      await writer.query('DELETE FROM customer WHERE id BETWEEN 100001 AND 200000');
       await writer.query(`UPDATE customer SET email = 'customer2@example.com' WHERE id = 2`);
       await writer.end();
       await insertSynthetic(t.db.pool, 4000, 10);
@@ -315,8 +322,7 @@ describe('GET /list-simple/?limit=all with EXPORT_MAX_ROWS and a short statement
 });
 
 describe('GET /list-simple/?limit=all memory', () => {
-  const MANY = 200_000;
-  beforeAll(async () => insertSynthetic(t.db.pool, 300_001, MANY, 4), 300_000);
+  beforeAll(loadManyRows, 300_000);
   afterAll(async () => t.db.pool.query('DELETE FROM customer WHERE id > 300000'));
 
   setFlagsFromString('--expose-gc');

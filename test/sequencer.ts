@@ -9,7 +9,7 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Slowest first. A file missing here only starts later; a name that no longer exists is ignored. */
+/** Slowest first. A file missing here only starts later; test/sequencer.test.ts checks that each name exists. */
 export const LONG_FILES = [
   'test/customers/export.test.ts',
   'test/app/embedded-owner.e2e.test.ts',

@@ -163,19 +163,39 @@ export function compileSummaries(primaryKey: string, context: SummaryContext, op
     if (!b || !range) return null;
     const p = parts(conditions, b, range);
     const direction = raw(first.descending ? ' DESC' : '');
-    const buckets = [
-      sql`SELECT "bucket", sum("n")::bigint AS n FROM ${p.summary}${p.interiorWhere} GROUP BY "bucket"`,
-      ...(p.lowerEdge && p.lowerBucket ? [sql`SELECT ${p.lowerBucket}, count(*) ${p.lowerEdge}`] : []),
-      ...(p.upperEdge && p.upperBucket ? [sql`SELECT ${p.upperBucket}, count(*) ${p.upperEdge}`] : []),
+    const skip = sql`${String(offset)}::bigint`;
+    // In the ordering's direction: the edge bucket met first (counted in the index), the interior
+    // buckets (summed from the summary, in the summary's index order, so the running sum stops at
+    // the bucket it needs), and the edge bucket met last.
+    const [headBucket, tailBucket] = first.descending ? [p.upperBucket, p.lowerBucket] : [p.lowerBucket, p.upperBucket];
+    const headWhere = headBucket
+      ? p.rowsWhere(first.descending ? sql`${p.column} >= ${headBucket}` : sql`${p.column} < ${b.next(headBucket)}`)
+      : null;
+    const headCount = headWhere ? sql`(SELECT n FROM head)` : sql`0::bigint`;
+    // The tail is a bucket of its own only when it is not the head's (both bounds in one bucket).
+    const tailIsOwn = tailBucket ? (headBucket ? sql`${tailBucket} <> ${headBucket}` : sql`true`) : null;
+    const tail = tailBucket ?? sql`NULL`;
+    const candidates = [
+      ...(headWhere && headBucket ? [sql`SELECT 0 AS ord, ${headBucket} AS "bucket", 0::bigint AS before FROM head WHERE n > ${skip}`] : []),
+      // The first interior bucket holding row `offset`, or, when the interior ends before it, the tail
+      // (NULL without one: the offset is past the last row, and the page is empty). An interior only
+      // exists when the two edges are different buckets.
+      sql`(SELECT 1 AS ord, CASE WHEN before + n > ${skip} THEN "bucket" ELSE ${tail} END AS "bucket",
+              CASE WHEN before + n > ${skip} THEN before ELSE before + n END AS before
+        FROM (SELECT "bucket", ${headCount} + (sum(sum("n")) OVER w)::bigint - sum("n")::bigint AS before, sum("n")::bigint AS n,
+                     lead("bucket") OVER w IS NULL AS last
+                FROM ${p.summary}${p.interiorWhere} GROUP BY "bucket" WINDOW w AS (ORDER BY "bucket"${direction}) ORDER BY "bucket"${direction}) interior
+       WHERE before + n > ${skip} OR last LIMIT 1)`,
+      ...(tailBucket && tailIsOwn
+        ? [sql`SELECT 2, ${tailBucket}, ${headCount} WHERE ${tailIsOwn} AND NOT EXISTS (SELECT FROM ${p.summary}${p.interiorWhere})`]
+        : []),
     ];
     // Rows from the start bucket on, in the ordering's direction; the plain statement's own bounds still apply.
     const fromStart = first.descending ? sql`${p.column} < ${b.next(sql`(SELECT "bucket" FROM start)`)}` : sql`${p.column} >= (SELECT "bucket" FROM start)`;
     const order = raw(orderBy(ordering));
-    const skip = String(offset);
-    return sql`WITH buckets ("bucket", n) AS (${join(buckets, ' UNION ALL ')}),
-running AS (SELECT "bucket", n, sum(n) OVER (ORDER BY "bucket"${direction}) - n AS before FROM buckets WHERE n > 0),
-start AS (SELECT "bucket", before FROM running WHERE before + n > ${skip}::bigint ORDER BY "bucket"${direction} LIMIT 1)
-${from} WHERE ${raw(pk)} IN (SELECT ${raw(pk)} FROM ${raw(table)}${p.rowsWhere(fromStart)}${order} LIMIT ${String(limit)} OFFSET (SELECT (${skip}::bigint - before)::bigint FROM start))${order}`;
+    const head = headWhere ? sql`head AS (SELECT count(*) AS n FROM ${raw(table)}${headWhere}),\n` : empty;
+    return sql`WITH ${head}start AS (SELECT "bucket", before FROM (${join(candidates, ' UNION ALL ')}) candidates ORDER BY ord LIMIT 1)
+${from} WHERE ${raw(pk)} IN (SELECT ${raw(pk)} FROM ${raw(table)}${p.rowsWhere(fromStart)}${order} LIMIT ${String(limit)} OFFSET (SELECT (${skip} - before)::bigint FROM start))${order}`;
   }
 
   return { count, page };

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { customerResource } from '../src/customers/customer.resource.js';
+import { CUSTOMER_REPOSITORY_OPTIONS } from '../src/customers/customer.routes.js';
 import { compileListQuery, type Sql } from '../src/resource/list-sql.js';
 import { parseQuery } from '../src/lib/querystring.js';
 
@@ -80,7 +81,8 @@ export async function buildScenarios(pool: pg.Pool, rows: number): Promise<Scena
   ];
 }
 
-const listQuery = compileListQuery(customerResource);
+// As the repository compiles it: range counts and deep pages through the summaries.
+const listQuery = compileListQuery(customerResource, { summaries: CUSTOMER_REPOSITORY_OPTIONS.summaries });
 
 /** The page and count statements the repository runs for this query string (src/resource/list-sql.ts). */
 export function statementsFor(query: string, pageSize = PAGE_SIZE): { page: Sql; count: Sql | null } {

@@ -13,12 +13,17 @@ export const LIST_SIMPLE_PATH = '/list-simple/';
 export const DOWNLOAD_NAME = 'customers';
 
 /**
- * Both kept by triggers (prisma/migrations): page 1 counts nothing, and a 304 reads only the version.
+ * All kept by triggers (prisma/migrations): page 1 counts nothing, a 304 reads only the version, and
+ * id or modified_date ranges and deep pages sum blocks of 1000 ids or days (…_customer_summaries).
  * The OpenAPI document reads the version table's presence too: it describes conditional GET only then.
  */
 export const CUSTOMER_REPOSITORY_OPTIONS = {
   unfilteredCountTable: 'customer_count',
   versionTable: 'customer_version',
+  summaries: {
+    idBlocks: { table: 'customer_id_block', column: 'id', size: 1000 },
+    dayCounts: { table: 'customer_day', column: 'modified_date' },
+  },
 } as const satisfies ListRepositoryOptions;
 
 const customerRoutes: FastifyPluginAsync = async (scope) => {

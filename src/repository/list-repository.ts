@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
 import type { ExportSource, Row } from '../resource/rows.js';
 import { raw, sql as sqlTemplate } from '@prisma/client-runtime-utils';
-import { compileListQuery, type Sql } from '../resource/list-sql.js';
+import { compileListQuery, type ListSummaryOptions, type Sql } from '../resource/list-sql.js';
 import { compileCsvCopy } from '../resource/csv-sql.js';
 import { copySupported } from '../db/copy-support.js';
 import { sqlIdentifier } from '../lib/sql-identifier.js';
@@ -96,6 +96,11 @@ export interface ListRepositoryOptions {
   versionTable?: string;
   /** Most counts cached (count-cache.ts; only with a versionTable); 0 = none. */
   countCacheEntries?: number;
+  /**
+   * Tables of row counts per block of ids and per day, kept by triggers: range counts and deep
+   * pages sum whole buckets instead of walking every row (resource/summary-sql.ts).
+   */
+  summaries?: ListSummaryOptions;
 }
 
 /** Where a list reads: the primary's pool, the streaming replicas that take reads off it, and what runs a count or a page. */
@@ -109,12 +114,12 @@ export interface ReadSource {
 export function createListRepository(
   { pool, replicas, readsOn = createPgReads }: ReadSource,
   resource: CompiledResource,
-  { unfilteredCountTable, versionTable, countCacheEntries = COUNT_CACHE_ENTRIES }: ListRepositoryOptions = {},
+  { unfilteredCountTable, versionTable, countCacheEntries = COUNT_CACHE_ENTRIES, summaries }: ListRepositoryOptions = {},
 ): ListRepository {
   // Quoted into SQL below, as the declaration's own names are.
   if (unfilteredCountTable !== undefined) sqlIdentifier('unfilteredCountTable', unfilteredCountTable);
   if (versionTable !== undefined) sqlIdentifier('versionTable', versionTable);
-  const sql = compileListQuery(resource);
+  const sql = compileListQuery(resource, { summaries });
   const csv = { guarded: compileCsvCopy(resource, { formulaGuard: true }), plain: compileCsvCopy(resource, { formulaGuard: false }) };
   const unfilteredCount: Sql | null = unfilteredCountTable ? raw(`SELECT n FROM "${unfilteredCountTable}"`) : null;
   const countQuery = (conditions: readonly Condition[]): Sql =>

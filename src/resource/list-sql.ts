@@ -16,8 +16,15 @@
 import { empty, join, raw, sql, type Sql } from '@prisma/client-runtime-utils';
 import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import { drfTimestampSql } from '../lib/timestamp.js';
+import { compileSummaries, type ListSummaryOptions } from './summary-sql.js';
 
 export type { Sql };
+export type { ListSummaryOptions };
+
+export interface ListQueryOptions {
+  /** Trigger-kept row counts per bucket of a column, for range counts and deep pages (summary-sql.ts). */
+  summaries?: ListSummaryOptions;
+}
 
 /** Statement text and its values for a client that binds them itself (COPY's settings). */
 export interface SqlText {
@@ -27,7 +34,7 @@ export interface SqlText {
 
 const quote = (identifier: string) => `"${identifier}"`;
 
-export function compileListQuery(resource: CompiledResource) {
+export function compileListQuery(resource: CompiledResource, options: ListQueryOptions = {}) {
   const table = quote(resource.table);
   const selectList = resource.fields
     .map((f) => `${f.valueType === 'datetime' ? drfTimestampSql(quote(f.column)) : quote(f.column)} AS ${quote(f.name)}`)
@@ -61,7 +68,11 @@ export function compileListQuery(resource: CompiledResource) {
    * subquery that needs only primary keys (an index-only scan on the sort's index), and only
    * the page's rows are then read and formatted: a deep page no longer walks the heap.
    */
+  const summaries = compileSummaries(resource.primaryKey, { table, pk: pk.text, condition: (c) => condition(c, c.value), orderBy, from }, options.summaries);
+
   function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number): Sql {
+    const deep = summaries.page(conditions, ordering, offset, limit);
+    if (deep) return deep;
     const order = raw(orderBy(ordering));
     // As text, as pg has always sent them: PostgreSQL types the untyped parameters from LIMIT/OFFSET.
     return sql`${from} WHERE ${pk} IN (SELECT ${pk} FROM ${raw(table)}${where(conditions)}${order} LIMIT ${String(limit)} OFFSET ${String(offset)})${order}`;
@@ -72,6 +83,8 @@ export function compileListQuery(resource: CompiledResource) {
   }
 
   function count(conditions: readonly Condition[]): Sql {
+    const summed = summaries.count(conditions);
+    if (summed) return summed;
     return sql`SELECT count(*) AS n FROM ${raw(table)}${where(conditions)}`;
   }
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCustomers, type GenerateOptions } from '../../bench/generate-customers.js';
 import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
-import { counts } from '../helpers/fixtures.js';
+import { counts, summaryDrift } from '../helpers/fixtures.js';
 import { WAIT } from '../helpers/wait.js';
 
 const COUNT = 3000;
@@ -109,15 +109,17 @@ describe('generateCustomers data', () => {
 });
 
 describe('generateCustomers and customer_count', () => {
-  it('keeps the count exact on the plain path and on the drop-and-rebuild-indexes path, restoring every index', async () => {
+  it('keeps the count and the block and day summaries exact on the plain path and on the drop-and-rebuild-indexes path, restoring every index', async () => {
     const before = await indexDefinitions();
     await generate({ count: 500, seed: 1 });
     expect(await counts(pool)).toEqual({ n: 500, actual: 500 });
     await generate({ count: 700, seed: 2, rebuildIndexesFrom: 1 });
     expect(await counts(pool)).toEqual({ n: 1200, actual: 1200 });
+    expect(await summaryDrift(pool)).toEqual([]);
     expect(await indexDefinitions()).toEqual(before);
     await generate({ count: 300, seed: 3, replace: true });
     expect(await counts(pool)).toEqual({ n: 300, actual: 300 });
+    expect(await summaryDrift(pool)).toEqual([]);
   });
 
   it('leaves nothing behind when the load fails', async () => {

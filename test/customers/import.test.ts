@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { counts } from '../helpers/fixtures.js';
+import { counts, summaryDrift } from '../helpers/fixtures.js';
 import { WAIT } from '../helpers/wait.js';
 import { importCustomers, type ImportOptions } from '../../src/customers/customer.import.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
@@ -80,6 +80,7 @@ describe('customers:import round trip', () => {
     expect(await exportBody(target, '?format=csv&limit=all')).toEqual(exported);
     expect(await storedRows(target)).toEqual(await storedRows(source));
     expect(await counts(target.db.pool)).toEqual({ n: tricky.length, actual: tricky.length });
+    expect(await summaryDrift(target.db.pool)).toEqual([]);
   });
 
   it('JSON Lines: the results of a JSON export, one per line, come back exactly (NULL and "" kept apart)', async () => {
@@ -145,12 +146,15 @@ describe('customers:import writing', () => {
     expect(nextChannel.id).toBeGreaterThan(77);
   });
 
-  it('keeps customer_count exact through inserts, updates and unchanged rows', async () => {
+  it('keeps customer_count and the block and day summaries exact through inserts, updates and unchanged rows', async () => {
     await importText(target, csvOf(...[1, 2, 3, 4].map((id) => `${id},,,1,c${id}@example.com,A,B,,,`)));
     expect(await counts(target.db.pool)).toEqual({ n: 4, actual: 4 });
     const result = await importText(target, csvOf('1,,,1,c1@example.com,A,B,,,', '2,,,1,changed@example.com,A,B,,,', '9,,,1,c9@example.com,A,B,,,', ',,,1,new@example.com,A,B,,,'));
     expect(result).toMatchObject({ inserted: 2, updated: 1, unchanged: 1 });
     expect(await counts(target.db.pool)).toEqual({ n: 6, actual: 6 });
+    // Kept timestamps move rows between days: row 2 to 2021.
+    await importText(target, csvOf('2,2020-01-01T00:00:00Z,2021-03-04T05:06:07Z,1,c2@example.com,A,B,,,'));
+    expect(await summaryDrift(target.db.pool)).toEqual([]);
   });
 
   it('ends with VACUUM (ANALYZE) of customer and channel: the planner knows the rows at once', async () => {

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { checksumMatches, DEFAULT_MIGRATIONS_DIR, migrate, migrationStatus } from '../../src/db/migrate.js';
 import { createTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
 
-const MIGRATIONS = ['20261127000000_init', '20261127000100_customer_triggers', '20261201000000_customer_version'];
+const MIGRATIONS = ['20261127000000_init', '20261127000100_customer_triggers', '20261201000000_customer_version', '20261201100000_customer_summaries'];
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -52,7 +52,7 @@ describe('migrate() on an empty database', () => {
     expect(await migrationStatus(pool)).toEqual({ pending: MIGRATIONS });
     expect(await migrate(pool)).toEqual({ applied: MIGRATIONS });
     expect(await migrationStatus(pool)).toEqual({ pending: [] });
-    expect(await tables()).toEqual(['_prisma_migrations', 'api_token', 'api_user', 'channel', 'customer', 'customer_count', 'customer_version']);
+    expect(await tables()).toEqual(['_prisma_migrations', 'api_token', 'api_user', 'channel', 'customer', 'customer_count', 'customer_day', 'customer_id_block', 'customer_version']);
   });
 
   it('applies nothing on a second run', async () => {
@@ -114,7 +114,7 @@ describe('migrate() on an empty database', () => {
 describe('the migration files', () => {
   it('also apply as `prisma migrate deploy` runs them: each script one simple query, no explicit transaction', async () => {
     for (const name of MIGRATIONS) await pool.query(await readFile(join(DEFAULT_MIGRATIONS_DIR, name, 'migration.sql'), 'utf8'));
-    expect(await tables()).toEqual(['api_token', 'api_user', 'channel', 'customer', 'customer_count', 'customer_version']);
+    expect(await tables()).toEqual(['api_token', 'api_user', 'channel', 'customer', 'customer_count', 'customer_day', 'customer_id_block', 'customer_version']);
   });
 
   it('initialise customer_count from the rows already there', async () => {

@@ -56,3 +56,23 @@ export async function counts(db: Queryable): Promise<{ n: number; actual: number
   );
   return { n: Number(rows[0]!.n), actual: Number(rows[0]!.actual) };
 }
+
+/**
+ * Buckets where customer_id_block or customer_day (migration …_customer_summaries) disagree with
+ * the rows: `[]` when both summaries are exact. Each entry names the summary, bucket, kept and actual count.
+ */
+export async function summaryDrift(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ drift: string }>(
+    `WITH kept AS (
+       SELECT 'customer_id_block' AS summary, bucket::text AS bucket, sum(n) AS n FROM customer_id_block GROUP BY bucket
+       UNION ALL SELECT 'customer_day', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), sum(n) FROM customer_day GROUP BY bucket),
+     actual AS (
+       SELECT 'customer_id_block' AS summary, (id - ((id % 1000) + 1000) % 1000)::text AS bucket, count(*) AS n FROM customer GROUP BY 2
+       UNION ALL SELECT 'customer_day', to_char(date_trunc('day', modified_date, 'UTC') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), count(*) FROM customer GROUP BY 2)
+     SELECT concat_ws(' ', summary, bucket, 'kept', coalesce(k.n, 0), 'actual', coalesce(a.n, 0)) AS drift
+       FROM kept k FULL JOIN actual a USING (summary, bucket)
+      WHERE coalesce(k.n, 0) <> coalesce(a.n, 0)
+      ORDER BY 1`,
+  );
+  return rows.map((r) => r.drift);
+}

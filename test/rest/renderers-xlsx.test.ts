@@ -79,11 +79,11 @@ describe('XLSX renderer: a page read back with exceljs', () => {
   });
 
   it('replaces characters XML cannot carry with U+FFFD instead of failing', async () => {
-    const bad = { ...customers[0]!, first_name: 'Bell\u0007 NUL\u0000 esc\u001b', last_name: 'non\uFFFEchar\uFFFF', erp_code: 'tab\tand\nline' };
+    const bad = { ...customers[0]!, first_name: 'Bell\u0007 NUL\u0000 esc\u001b', last_name: 'non\uFFFEchar\uFFFF', erp_code: 'tab\tand\nline\rcr' };
     const sheet = (await workbookOf(await xlsxRenderer.render(page([bad]), ctx))).getWorksheet('customers')!;
     expect(sheet.getCell('F2').value).toBe('Bell\uFFFD NUL\uFFFD esc\uFFFD');
     expect(sheet.getCell('G2').value).toBe('non\uFFFDchar\uFFFD');
-    expect(sheet.getCell('I2').value).toBe('tab\tand\nline');
+    expect(sheet.getCell('I2').value).toBe('tab\tand\nline\rcr');
   });
 });
 

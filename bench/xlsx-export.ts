@@ -4,7 +4,7 @@
  * alternating, each reading every row of the database at DATABASE_URL through the list repository's
  * export cursor (as the service does) and writing the file to nowhere. Reports rows/s and the
  * main thread's event-loop delay (monitorEventLoopDelay) during the export.
- *   DATABASE_URL=postgresql://… npx tsx bench/xlsx-export.ts [--rounds 2] [--limit N]
+ *   DATABASE_URL=postgresql://… npx tsx bench/xlsx-export.ts [--rounds 2] [--limit N] [--only exceljs|worker]
  * (fill the database first: npm run db:generate-customers -- --count 1000000)
  */
 import { Writable } from 'node:stream';
@@ -18,7 +18,7 @@ import type { Renderer, RenderContext } from '../src/rest/renderers/renderer.js'
 import { xlsxRenderer } from '../src/rest/renderers/xlsx.js';
 import { xlsxRenderer as exceljsRenderer } from './xlsx-exceljs.js';
 
-const { values: argv } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, limit: { type: 'string' } } });
+const { values: argv } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, limit: { type: 'string' }, only: { type: 'string' } } });
 const url = process.env.DATABASE_URL;
 if (!url) {
   process.stderr.write('usage: DATABASE_URL=postgresql://… npx tsx bench/xlsx-export.ts [--rounds N] [--limit N]\n');
@@ -58,6 +58,7 @@ async function exportOnce(name: string, renderer: Renderer): Promise<Run> {
 const runs: Run[] = [];
 for (let round = 0; round < Number(argv.rounds); round++) {
   for (const [name, renderer] of [['exceljs (before)', exceljsRenderer], ['worker (after)', xlsxRenderer]] as const) {
+    if (argv.only && !name.startsWith(argv.only)) continue;
     const run = await exportOnce(name, renderer);
     runs.push(run);
     process.stdout.write(`${JSON.stringify(run)}\n`);

@@ -327,7 +327,8 @@ export class WorkbookEncoder {
     let xml = `<row r="${n}">`;
     for (let c = 0; c < this.kinds.length; c++) {
       const value = values[start + c];
-      if (value === null || value === undefined) continue;
+      // '' too: the database's CSV cannot tell it from NULL, and a sheet shows both alike.
+      if (value === null || value === undefined || value === '') continue;
       const open = this.cellOpen[c];
       switch (this.kinds[c]) {
         case 'integer': {

@@ -5,6 +5,7 @@
  * can take more: the main thread sends no more than a few unacknowledged batches.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { CsvCells } from './xlsx-csv.js';
 import { WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
 
 export interface XlsxWorkerData {
@@ -13,8 +14,11 @@ export interface XlsxWorkerData {
   sheetRowLimit: number;
 }
 
-/** From the main thread: a batch (row after row, field order), or the end of the rows. */
-export type ToXlsxWorker = { values: unknown[] } | { end: true };
+/**
+ * From the main thread: a batch as values (row after row, field order) or as the database's CSV
+ * lines (ExportSource.csvLines without the formula guard), or the end of the rows.
+ */
+export type ToXlsxWorker = { values: unknown[] } | { csv: Uint8Array } | { end: true };
 /** To the main thread: zip bytes, a batch taken, every byte sent, or a failure. */
 export type FromXlsxWorker = { chunk: Uint8Array } | { ack: true } | { done: true } | { error: string };
 
@@ -23,12 +27,15 @@ if (port) {
   const { columns, title, sheetRowLimit } = workerData as XlsxWorkerData;
   const send = (message: FromXlsxWorker) => port.postMessage(message);
   const encoder = new WorkbookEncoder(columns, title, sheetRowLimit, (chunk) => send({ chunk }));
+  const csv = new CsvCells();
   let queue = Promise.resolve();
   const handle = async (message: ToXlsxWorker): Promise<void> => {
-    if ('values' in message) {
-      await encoder.add(message.values);
+    if ('values' in message || 'csv' in message) {
+      await encoder.add('values' in message ? message.values : csv.push(message.csv));
       send({ ack: true });
     } else {
+      const rest = csv.end();
+      if (rest.length > 0) await encoder.add(rest);
       await encoder.finish();
       send({ done: true });
     }

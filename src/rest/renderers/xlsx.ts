@@ -59,6 +59,43 @@ function flatten(batch: readonly Row[], names: readonly string[]): unknown[] {
   return values;
 }
 
+/** A message for the worker, with the buffers it hands over. */
+interface Outgoing {
+  message: ToXlsxWorker;
+  transfer?: ArrayBuffer[];
+}
+
+async function* rowMessages(batches: AsyncIterable<readonly Row[]>, names: readonly string[]): AsyncGenerator<Outgoing> {
+  for await (const batch of batches) yield { message: { values: flatten(batch, names) } };
+}
+
+/** Bytes of CSV per message: COPY hands over one row per chunk, and a message costs microseconds. */
+const CSV_MESSAGE_BYTES = 64 * 1024;
+
+/** The database's CSV lines in messages of about CSV_MESSAGE_BYTES, each in a buffer of its own to transfer. */
+async function* csvMessages(lines: Readable): AsyncGenerator<Outgoing> {
+  let held: Buffer[] = [];
+  let bytes = 0;
+  const take = (): Outgoing => {
+    const csv = new Uint8Array(bytes);
+    let at = 0;
+    for (const chunk of held) {
+      csv.set(chunk, at);
+      at += chunk.length;
+    }
+    held = [];
+    bytes = 0;
+    return { message: { csv }, transfer: [csv.buffer] };
+  };
+  for await (const chunk of lines) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    held.push(buffer);
+    bytes += buffer.length;
+    if (bytes >= CSV_MESSAGE_BYTES) yield take();
+  }
+  if (bytes > 0) yield take();
+}
+
 /**
  * The export's bytes, encoded in a worker. Backpressure both ways: a batch is read from the
  * source only while fewer than MAX_IN_FLIGHT are unacknowledged by the worker and the client has
@@ -67,13 +104,14 @@ function flatten(batch: readonly Row[], names: readonly string[]): unknown[] {
  */
 function workerStream(
   fields: readonly CompiledField[],
-  batches: AsyncIterable<readonly Row[]>,
+  messages: AsyncGenerator<Outgoing>,
   title: string,
   sheetRowLimit: number,
   script: URL,
+  /** Ends the source whatever state `messages` is in (a COPY stream is destroyed). */
+  release: () => void,
 ): Readable {
-  const names = fields.map((field) => field.name);
-  const iterator = batches[Symbol.asyncIterator]();
+  const iterator = messages;
   let worker: Worker | null = null;
   let inFlight = 0;
   let pumping = false;
@@ -87,7 +125,7 @@ function workerStream(
     finished = true;
     if (!sourceDone) {
       sourceDone = true;
-      void pending.then(() => iterator.return?.()).catch(() => {});
+      void pending.then(() => iterator.return(undefined)).catch(() => {}).finally(release);
     }
   };
 
@@ -100,7 +138,7 @@ function workerStream(
     },
   });
 
-  const post = (message: ToXlsxWorker): void => worker?.postMessage(message);
+  const post = ({ message, transfer }: Outgoing): void => worker?.postMessage(message, transfer);
 
   async function pump(): Promise<void> {
     if (pumping || sourceDone) return;
@@ -114,11 +152,11 @@ function workerStream(
         if (out.destroyed) return;
         if (done) {
           sourceDone = true;
-          post({ end: true });
+          post({ message: { end: true } });
           return;
         }
         inFlight += 1;
-        post({ values: flatten(value, names) });
+        post(value);
       }
     } catch (error) {
       sourceDone = true;
@@ -153,6 +191,9 @@ function workerStream(
     return started;
   }
 
+  // Started at once, not on the first read: a generator that never started would skip its
+  // finally (which closes the snapshot) when ended.
+  void pump();
   return out;
 }
 
@@ -182,7 +223,13 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScri
     formatAliases: ['xlsx'],
     download: { extension: 'xlsx' },
     render: (page, { fields, title }) => pageWorkbook(fields, page.results, title, sheetRowLimit),
-    stream: (_envelope, source, { fields, title }) => workerStream(fields, source.rows(), title, sheetRowLimit, workerScript),
+    // The database's CSV lines where it writes them (a server), else the rows.
+    stream: async (_envelope, source, { fields, title }) => {
+      const lines = await source.csvLines({ formulaGuard: false });
+      if (lines) return workerStream(fields, csvMessages(lines), title, sheetRowLimit, workerScript, () => lines.destroy());
+      const messages = rowMessages(source.rows(), fields.map((field) => field.name));
+      return workerStream(fields, messages, title, sheetRowLimit, workerScript, () => {});
+    },
   };
 }
 

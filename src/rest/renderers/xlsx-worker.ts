@@ -22,21 +22,46 @@ export type ToXlsxWorker = { values: unknown[] } | { csv: Uint8Array } | { end: 
 /** To the main thread: zip bytes, a batch taken, every byte sent, or a failure. */
 export type FromXlsxWorker = { chunk: Uint8Array } | { ack: true } | { done: true } | { error: string };
 
+/** Bytes of zip per message back. */
+const OUTPUT_BYTES = 64 * 1024;
+
 const port = parentPort;
 if (port) {
   const { columns, title, sheetRowLimit } = workerData as XlsxWorkerData;
-  const send = (message: FromXlsxWorker) => port.postMessage(message);
-  const encoder = new WorkbookEncoder(columns, title, sheetRowLimit, (chunk) => send({ chunk }));
+  const send = (message: FromXlsxWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+  // The zip's output gathered into buffers of this thread's own, transferred rather than copied: a
+  // posted Buffer would clone the whole memory it is a slice of (zlib's 64 KB chunks, the 8 KB pool).
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  const flush = (): void => {
+    if (heldBytes === 0) return;
+    const chunk = new Uint8Array(heldBytes);
+    let at = 0;
+    for (const part of held) {
+      chunk.set(part, at);
+      at += part.length;
+    }
+    held = [];
+    heldBytes = 0;
+    send({ chunk }, [chunk.buffer]);
+  };
+  const encoder = new WorkbookEncoder(columns, title, sheetRowLimit, (chunk) => {
+    held.push(chunk);
+    heldBytes += chunk.length;
+    if (heldBytes >= OUTPUT_BYTES) flush();
+  });
   const csv = new CsvCells();
   let queue = Promise.resolve();
   const handle = async (message: ToXlsxWorker): Promise<void> => {
     if ('values' in message || 'csv' in message) {
       await encoder.add('values' in message ? message.values : csv.push(message.csv));
+      flush();
       send({ ack: true });
     } else {
       const rest = csv.end();
       if (rest.length > 0) await encoder.add(rest);
       await encoder.finish();
+      flush();
       send({ done: true });
     }
   };

@@ -4,6 +4,8 @@
  * deflating it takes the event loop that answers pages. Each batch is acknowledged once the zip
  * can take more: the main thread sends no more than a few unacknowledged batches.
  */
+import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvCells } from './xlsx-csv.js';
 import { WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
@@ -22,11 +24,28 @@ export type ToXlsxWorker = { values: unknown[] } | { csv: Uint8Array } | { end: 
 /** To the main thread: zip bytes, a batch taken, every byte sent, or a failure. */
 export type FromXlsxWorker = { chunk: Uint8Array } | { ack: true } | { done: true } | { error: string };
 
+/** The worker's nice value: below the thread that answers pages when both want a core. */
+const NICE = 10;
+
+/**
+ * Lowers this thread's CPU priority, not the process's: on Linux a thread id given to
+ * setpriority names that thread alone. Elsewhere (no /proc) the worker keeps the process's.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(' ', 1)[0]);
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, NICE);
+  } catch {
+    // not Linux, or not permitted: the export competes as an equal
+  }
+}
+
 /** Bytes of zip per message back. */
 const OUTPUT_BYTES = 64 * 1024;
 
 const port = parentPort;
 if (port) {
+  lowerThreadPriority();
   const { columns, title, sheetRowLimit } = workerData as XlsxWorkerData;
   const send = (message: FromXlsxWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   // The zip's output gathered into buffers of this thread's own, transferred rather than copied: a

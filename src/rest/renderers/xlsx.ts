@@ -1,8 +1,9 @@
 /**
  * XLSX renderer: the port of drf-renderer-xlsx's `XLSXRenderer` (served as `application/xls`,
- * file `customers.xlsx`), written with exceljs's streaming WorkbookWriter so that a full export
- * never holds the workbook in memory. One sheet named after the resource, a bold, frozen header
- * row with an autofilter, column widths from the data, and typed cells.
+ * file `customers.xlsx`). One sheet named after the resource, a bold, frozen header row with an
+ * autofilter, column widths from the data, and typed cells (xlsx-workbook.ts writes the file).
+ * A full export is written in a worker thread (xlsx-worker.ts): the rows are read here, by the
+ * database cursor, and sent over in batches; the zipped bytes come back.
  *
  * Ours, where the original (openpyxl) differs: every string is a text cell, never a formula (it
  * turned `=…` into formulas); characters XML 1.0 cannot carry become U+FFFD instead of a 500;
@@ -10,209 +11,208 @@
  * microseconds to milliseconds because Excel has no finer format; a sheet that reaches Excel's
  * row limit continues on `customers (2)` and so on.
  */
-import { PassThrough, type Readable, type Writable } from 'node:stream';
-import type ExcelJS from 'exceljs';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
-import { collect, oneBatch } from './tabular.js';
+import { SHEET_ROW_LIMIT, WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
+import type { FromXlsxWorker, ToXlsxWorker, XlsxWorkerData } from './xlsx-worker.js';
 
-/** Rows per sheet, header included (Excel's limit). */
-export const SHEET_ROW_LIMIT = 1_048_576;
+export { excelDate, xmlSafe, SHEET_ROW_LIMIT } from './xlsx-workbook.js';
 
-const DATETIME_FORMAT = 'yyyy-mm-dd hh:mm:ss.000';
-const ZIP_BUFFER = 64 * 1024;
-const MIN_WIDTH = 8;
-const MAX_WIDTH = 50;
+/** Batches sent to the worker and not yet taken by its zip: the rows held besides the cursor's. */
+const MAX_IN_FLIGHT = 4;
+const OUT_BUFFER = 64 * 1024;
 
-// XML 1.0 `Char` excludes C0 controls other than tab, LF and CR, lone surrogates, U+FFFE and U+FFFF.
-// exceljs silently drops the C0 ones and DEL and writes the others, which Excel refuses to open.
-const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDFFF]/gu;
+/** The worker script beside this module: TypeScript source under tsx/vitest, JavaScript in dist/. */
+const WORKER_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './xlsx-worker.ts' : './xlsx-worker.js', import.meta.url);
 
-/** The text with every character an .xlsx cannot hold replaced by U+FFFD. */
-export function xmlSafe(text: string): string {
-  return text.replace(XML_ILLEGAL, '\uFFFD');
+/** tsx's ESM register API, by its package's `exports` (its CommonJS build cannot load it). */
+function tsxEsmApi(): string {
+  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const entry = exports['./esm/api']?.import.default ?? './dist/esm/api/index.mjs';
+  return new URL(entry, pathToFileURL(manifest)).href;
 }
-
-const UTC_TEXT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$/;
-
-/** DRF's UTC text (`…T08:42:53.427023Z`) as a Date, microseconds truncated to milliseconds. */
-export function excelDate(text: string): Date | string {
-  const m = UTC_TEXT.exec(text);
-  if (!m) return xmlSafe(text);
-  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
-  const date = new Date(0);
-  date.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  date.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), ms);
-  return date;
-}
-
-type CellValue = number | string | Date | null;
-
-function toCell(value: unknown, field: CompiledField): CellValue {
-  if (value === null || value === undefined) return null;
-  switch (field.valueType) {
-    case 'integer': {
-      const n = typeof value === 'number' ? value : Number(value);
-      // Beyond 2^53 a number cell would change the value; keep its digits as text instead.
-      return Number.isSafeInteger(n) ? n : String(value);
-    }
-    case 'datetime':
-      return excelDate(String(value));
-    case 'text':
-      return xmlSafe(String(value));
-  }
-}
-
-interface SizedColumn {
-  field: CompiledField;
-  /** In characters. */
-  width: number;
-}
-
-/** Each field with its width: the longest of the header and the first batch's values, within bounds. */
-function sizeColumns(fields: readonly CompiledField[], sample: readonly Row[]): SizedColumn[] {
-  return fields.map((field) => {
-    if (field.valueType === 'datetime') return { field, width: DATETIME_FORMAT.length + 2 };
-    let longest = field.name.length;
-    for (const row of sample) {
-      const value = row[field.name];
-      if (value !== null && value !== undefined) longest = Math.max(longest, String(value).length);
-    }
-    return { field, width: Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, longest + 2)) };
-  });
-}
-
-type ZipInput = Writable & { _writableState?: { needDrain?: boolean } };
-
-const settled = (stream: Writable, event: string): Promise<void> =>
-  new Promise((resolve) => {
-    const done = () => {
-      stream.off(event, done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on(event, done);
-    stream.on('close', done);
-  });
 
 /**
- * Resolves once the sheet's rows have gone through the zip (or the client is gone): the
- * backpressure between batches. exceljs writes each row into the sheet's zip entry at once,
- * ignoring backpressure, so the deflater in front of the archive is watched instead: it stops
- * draining while the archive, and behind it the client, takes no more. Until the archive starts
- * on the entry (after the entries before it), the rows wait in exceljs's buffer.
+ * A worker running `script`. Node runs no TypeScript, so a .ts script (tests, `npm run dev`) is
+ * loaded through tsx's loader, registered in the worker first; tsx is a dev dependency.
  */
-async function zipped(sheet: ExcelJS.Worksheet, out: PassThrough): Promise<void> {
-  // Internals: exceljs's entry buffer (stream-buf.js) keeps the streams it writes into in `pipes`;
-  // archiver wraps it in a readable-stream PassThrough, which predates `writableNeedDrain`.
-  const entry = (sheet as unknown as { stream?: { pipes?: ZipInput[] } }).stream;
-  while (!out.destroyed) {
-    const input = entry?.pipes?.[0];
-    if (!input) await new Promise((resolve) => setTimeout(resolve, 1));
-    else if (input.writableNeedDrain ?? input._writableState?.needDrain) await settled(input, 'drain');
-    else return;
-  }
+function startWorker(script: URL, workerData: XlsxWorkerData): Worker {
+  if (!script.pathname.endsWith('.ts')) return new Worker(script, { workerData });
+  const tsx = tsxEsmApi();
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script.href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
 }
 
-/** An .xlsx of every batch: the bytes flow out as rows are added, while the batches are read. */
-function workbookStream(
+const sheetColumns = (fields: readonly CompiledField[]): SheetColumn[] => fields.map(({ name, valueType }) => ({ name, valueType }));
+
+/** A batch as the worker takes it: one flat array, row after row, values in field order. */
+function flatten(batch: readonly Row[], names: readonly string[]): unknown[] {
+  const values = new Array<unknown>(batch.length * names.length);
+  let i = 0;
+  for (const row of batch) for (const name of names) values[i++] = row[name] ?? null;
+  return values;
+}
+
+/** A message for the worker, with the buffers it hands over. */
+interface Outgoing {
+  message: ToXlsxWorker;
+  transfer?: ArrayBuffer[];
+}
+
+async function* rowMessages(batches: AsyncIterable<readonly Row[]>, names: readonly string[]): AsyncGenerator<Outgoing> {
+  for await (const batch of batches) yield { message: { values: flatten(batch, names) } };
+}
+
+/** Bytes of CSV per message: COPY hands over one row per chunk, and a message costs microseconds. */
+const CSV_MESSAGE_BYTES = 64 * 1024;
+
+/** The database's CSV lines in messages of about CSV_MESSAGE_BYTES, each in a buffer of its own to transfer. */
+async function* csvMessages(lines: Readable): AsyncGenerator<Outgoing> {
+  let held: Buffer[] = [];
+  let bytes = 0;
+  const take = (): Outgoing => {
+    const csv = new Uint8Array(bytes);
+    let at = 0;
+    for (const chunk of held) {
+      csv.set(chunk, at);
+      at += chunk.length;
+    }
+    held = [];
+    bytes = 0;
+    return { message: { csv }, transfer: [csv.buffer] };
+  };
+  for await (const chunk of lines) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    held.push(buffer);
+    bytes += buffer.length;
+    if (bytes >= CSV_MESSAGE_BYTES) yield take();
+  }
+  if (bytes > 0) yield take();
+}
+
+/**
+ * The export's bytes, encoded in a worker. Backpressure both ways: a batch is read from the
+ * source only while fewer than MAX_IN_FLIGHT are unacknowledged by the worker and the client has
+ * taken what came back. Destroying the stream (client gone) or a failure of the worker or the
+ * source ends both the worker and the source's iteration, which closes its snapshot.
+ */
+function workerStream(
   fields: readonly CompiledField[],
-  batches: AsyncIterable<readonly Row[]>,
+  messages: AsyncGenerator<Outgoing>,
   title: string,
   sheetRowLimit: number,
+  script: URL,
+  /** Ends the source whatever state `messages` is in (a COPY stream is destroyed). */
+  release: () => void,
 ): Readable {
-  const out = new PassThrough();
-  const lastColumn = columnLetter(fields.length);
+  const iterator = messages;
+  let worker: Worker | null = null;
+  let inFlight = 0;
+  let pumping = false;
+  let sourceDone = false;
+  let finished = false;
+  /** The source's pending next(): its iteration is ended only once that settles. */
+  let pending: Promise<unknown> = Promise.resolve();
 
-  async function write(): Promise<void> {
-    // Loaded on the first spreadsheet, not at start-up: exceljs alone costs ~0.6 s of boot time.
-    const { default: excel } = await import('exceljs');
-    const workbook = new excel.stream.xlsx.WorkbookWriter({
-      stream: out,
-      useStyles: true,
-      useSharedStrings: false,
-      // Level 1: the zip is a few percent larger and written several times faster than level 6.
-      // archiver buffers up to 1 MB of output by default; 64 KB is enough to keep the socket busy.
-      zip: { zlib: { level: 1 }, highWaterMark: ZIP_BUFFER } as Partial<ExcelJS.stream.xlsx.ArchiverZipOptions>,
-    });
-    // exceljs listens to its archive's errors only once committing; until then one would be an
-    // unheard 'error' event, which ends the process. It ends this response instead.
-    (workbook as unknown as { zip: NodeJS.EventEmitter }).zip.on('error', (error: Error) => out.destroy(error));
-    let sheet: ExcelJS.Worksheet | null = null;
-    let sheets = 0;
-    let rowsInSheet = 0;
-
-    const openSheet = (columns: readonly SizedColumn[]): ExcelJS.Worksheet => {
-      sheets += 1;
-      const opened = workbook.addWorksheet(sheets === 1 ? title : `${title} (${sheets})`, {
-        views: [{ state: 'frozen', ySplit: 1, xSplit: 0 }],
-      });
-      opened.columns = columns.map(({ field, width }) => ({
-        key: field.name,
-        width,
-        ...(field.valueType === 'datetime' ? { style: { numFmt: DATETIME_FORMAT } } : {}),
-      }));
-      const header = opened.addRow(fields.map((f) => f.name));
-      header.font = { bold: true };
-      header.commit();
-      rowsInSheet = 1;
-      return opened;
-    };
-    const closeSheet = (current: ExcelJS.Worksheet): void => {
-      current.autoFilter = `A1:${lastColumn}${rowsInSheet}`;
-      current.commit();
-    };
-
-    /**
-     * exceljs gives every cell a freshly merged style object, and finds its style id by
-     * serialising it unless it has seen that very object (a WeakMap): ~16% of an export's CPU.
-     * Cells of one column and one value type get equal styles, so they share the first one's.
-     */
-    const sharedStyles = new Map<string, Partial<ExcelJS.Style>>();
-    const shareStyles = (added: ExcelJS.Row): void => {
-      added.eachCell({ includeEmpty: true }, (cell, column) => {
-        const key = `${column}:${cell.type}`;
-        const shared = sharedStyles.get(key);
-        if (shared) cell.style = shared;
-        else sharedStyles.set(key, cell.style);
-      });
-    };
-
-    let columns: SizedColumn[] | null = null;
-    for await (const batch of batches) {
-      if (out.destroyed) return;
-      columns ??= sizeColumns(fields, batch);
-      sheet ??= openSheet(columns);
-      for (const row of batch) {
-        if (rowsInSheet === sheetRowLimit) {
-          closeSheet(sheet);
-          sheet = openSheet(columns);
-        }
-        const added = sheet.addRow(fields.map((field) => toCell(row[field.name], field)));
-        shareStyles(added);
-        added.commit();
-        rowsInSheet += 1;
-      }
-      await zipped(sheet, out);
+  const stop = (): void => {
+    if (worker && !finished) void worker.terminate();
+    finished = true;
+    if (!sourceDone) {
+      sourceDone = true;
+      void pending.then(() => iterator.return(undefined)).catch(() => {}).finally(release);
     }
-    closeSheet(sheet ?? openSheet(sizeColumns(fields, [])));
-    await workbook.commit();
+  };
+
+  const out = new Readable({
+    highWaterMark: OUT_BUFFER,
+    read: () => void pump(),
+    destroy: (error, callback) => {
+      stop();
+      callback(error);
+    },
+  });
+
+  const post = ({ message, transfer }: Outgoing): void => worker?.postMessage(message, transfer);
+
+  async function pump(): Promise<void> {
+    if (pumping || sourceDone) return;
+    pumping = true;
+    try {
+      worker ??= start();
+      while (!out.destroyed && !sourceDone && inFlight < MAX_IN_FLIGHT && out.readableLength < out.readableHighWaterMark) {
+        const next = iterator.next();
+        pending = next;
+        const { done, value } = await next;
+        if (out.destroyed) return;
+        if (done) {
+          sourceDone = true;
+          post({ message: { end: true } });
+          return;
+        }
+        inFlight += 1;
+        post(value);
+      }
+    } catch (error) {
+      sourceDone = true;
+      out.destroy(error as Error);
+    } finally {
+      pumping = false;
+    }
   }
 
-  write().catch((error: unknown) => out.destroy(error as Error));
+  function start(): Worker {
+    const started = startWorker(script, { columns: sheetColumns(fields), title, sheetRowLimit });
+    started.on('message', (message: FromXlsxWorker) => {
+      if (out.destroyed) return;
+      if ('chunk' in message) {
+        const { chunk } = message;
+        out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } else if ('ack' in message) {
+        inFlight -= 1;
+        void pump();
+      } else if ('done' in message) {
+        finished = true;
+        void started.terminate();
+        out.push(null);
+      } else {
+        out.destroy(new Error(`XLSX export failed: ${message.error}`));
+      }
+    });
+    started.on('error', (error) => out.destroy(error));
+    started.on('exit', (code) => {
+      if (!finished) out.destroy(new Error(`XLSX export worker exited (code ${code})`));
+    });
+    return started;
+  }
+
+  // Started at once, not on the first read: a generator that never started would skip its
+  // finally (which closes the snapshot) when ended.
+  void pump();
   return out;
 }
 
-/** `A`…`Z`, `AA`… for a 1-based column number. */
-function columnLetter(n: number): string {
-  let letters = '';
-  for (let rest = n; rest > 0; rest = Math.floor((rest - 1) / 26)) {
-    letters = String.fromCharCode(65 + ((rest - 1) % 26)) + letters;
-  }
-  return letters;
+/** A page's workbook, written in this thread: a page is small (at most MAX_PAGE_SIZE rows). */
+async function pageWorkbook(fields: readonly CompiledField[], rows: readonly Row[], title: string, sheetRowLimit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const encoder = new WorkbookEncoder(sheetColumns(fields), title, sheetRowLimit, (chunk) => chunks.push(chunk));
+  await encoder.add(flatten(rows, fields.map((field) => field.name)));
+  await encoder.finish();
+  return Buffer.concat(chunks);
 }
 
-export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT }: { sheetRowLimit?: number } = {}): Renderer {
+export interface XlsxRendererOptions {
+  sheetRowLimit?: number;
+  /** The export's worker script (tests give one that fails); xlsx-worker beside this module by default. */
+  workerScript?: URL;
+}
+
+export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScript = WORKER_SCRIPT }: XlsxRendererOptions = {}): Renderer {
   return {
     mediaType: 'application/xls',
     format: 'xls',
@@ -222,8 +222,14 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT }: { sheetR
     // Ours: `?format=xlsx` names the file it downloads (the original answered 404).
     formatAliases: ['xlsx'],
     download: { extension: 'xlsx' },
-    render: (page, { fields, title }) => collect(workbookStream(fields, oneBatch(page.results), title, sheetRowLimit)),
-    stream: (_envelope, source, { fields, title }) => workbookStream(fields, source.rows(), title, sheetRowLimit),
+    render: (page, { fields, title }) => pageWorkbook(fields, page.results, title, sheetRowLimit),
+    // The database's CSV lines where it writes them (a server), else the rows.
+    stream: async (_envelope, source, { fields, title }) => {
+      const lines = await source.csvLines({ formulaGuard: false });
+      if (lines) return workerStream(fields, csvMessages(lines), title, sheetRowLimit, workerScript, () => lines.destroy());
+      const messages = rowMessages(source.rows(), fields.map((field) => field.name));
+      return workerStream(fields, messages, title, sheetRowLimit, workerScript, () => {});
+    },
   };
 }
 

@@ -1,0 +1,94 @@
+/**
+ * The XLSX export's worker thread (started by xlsx.ts, one per export): takes batches of rows as
+ * flat value arrays, answers with the zipped workbook's bytes, so that neither writing the XML nor
+ * deflating it takes the event loop that answers pages. Each batch is acknowledged once the zip
+ * can take more: the main thread sends no more than a few unacknowledged batches.
+ */
+import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CsvCells } from './xlsx-csv.js';
+import { WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
+
+export interface XlsxWorkerData {
+  columns: SheetColumn[];
+  title: string;
+  sheetRowLimit: number;
+}
+
+/**
+ * From the main thread: a batch as values (row after row, field order) or as the database's CSV
+ * lines (ExportSource.csvLines without the formula guard), or the end of the rows.
+ */
+export type ToXlsxWorker = { values: unknown[] } | { csv: Uint8Array } | { end: true };
+/** To the main thread: zip bytes, a batch taken, every byte sent, or a failure. */
+export type FromXlsxWorker = { chunk: Uint8Array } | { ack: true } | { done: true } | { error: string };
+
+/** The worker's nice value: below the thread that answers pages when both want a core. */
+const NICE = 10;
+
+/**
+ * Lowers this thread's CPU priority, not the process's: on Linux a thread id given to
+ * setpriority names that thread alone. Elsewhere (no /proc) the worker keeps the process's.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(' ', 1)[0]);
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, NICE);
+  } catch {
+    // not Linux, or not permitted: the export competes as an equal
+  }
+}
+
+/** Bytes of zip per message back. */
+const OUTPUT_BYTES = 64 * 1024;
+
+const port = parentPort;
+if (port) {
+  lowerThreadPriority();
+  const { columns, title, sheetRowLimit } = workerData as XlsxWorkerData;
+  const send = (message: FromXlsxWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+  // The zip's output gathered into buffers of this thread's own, transferred rather than copied: a
+  // posted Buffer would clone the whole memory it is a slice of (zlib's 64 KB chunks, the 8 KB pool).
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  const flush = (): void => {
+    if (heldBytes === 0) return;
+    const chunk = new Uint8Array(heldBytes);
+    let at = 0;
+    for (const part of held) {
+      chunk.set(part, at);
+      at += part.length;
+    }
+    held = [];
+    heldBytes = 0;
+    send({ chunk }, [chunk.buffer]);
+  };
+  const encoder = new WorkbookEncoder(columns, title, sheetRowLimit, (chunk) => {
+    held.push(chunk);
+    heldBytes += chunk.length;
+    if (heldBytes >= OUTPUT_BYTES) flush();
+  });
+  const csv = new CsvCells();
+  let queue = Promise.resolve();
+  const handle = async (message: ToXlsxWorker): Promise<void> => {
+    if ('values' in message || 'csv' in message) {
+      await encoder.add('values' in message ? message.values : csv.push(message.csv));
+      flush();
+      send({ ack: true });
+    } else {
+      const rest = csv.end();
+      if (rest.length > 0) await encoder.add(rest);
+      await encoder.finish();
+      flush();
+      send({ done: true });
+    }
+  };
+  port.on('message', (message: ToXlsxWorker) => {
+    queue = queue.then(() => handle(message)).catch((error: unknown) => {
+      encoder.abort();
+      send({ error: error instanceof Error ? error.message : String(error) });
+      port.close();
+    });
+  });
+}

@@ -38,10 +38,12 @@ beforeAll(async () => {
   database = await createMigratedTestDatabase();
   admin = createTestPool(database, 2);
   await admin.query(`INSERT INTO channel (id, name) VALUES (1, 'One')`);
+  // More rows than socket buffers hold: an XLSX export takes the database's CSV by COPY, and at
+  // 60,000 rows (9 MB) all of it could sit in the two kernels' buffers before a fault struck.
   await admin.query(
     `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
      SELECT g, now(), now(), g, 'customer' || g || '@example.com', 'First ' || g, 'Last', NULL, NULL, 1
-     FROM generate_series(1, 60000) AS g`,
+     FROM generate_series(1, 400000) AS g`,
   );
   const db = await openDatabase(defaultConfig({ DATABASE_URL: database.url, DB_POOL_MAX: 1 }));
   token = await createTokenStore(db).create('tester').finally(() => db.close());

@@ -257,6 +257,7 @@ export class WorkbookEncoder {
 
   /** Ends the last sheet, has exceljs write the workbook's other parts; resolves when every byte is out. */
   async finish(): Promise<void> {
+    if (this.failure) throw this.failure;
     if (this.sheet === null) this.openSheet();
     this.closeSheet();
     await this.workbook.commit();

@@ -138,12 +138,17 @@ interface WriterInternals {
 }
 /**
  * The stream the archive reads an entry from: archiver wraps exceljs's entry buffer in a
- * readable-stream PassThrough (which predates `writableNeedDrain`).
+ * readable-stream PassThrough (which predates `writableLength`).
  */
 interface ZipInput extends NodeJS.EventEmitter {
-  writableNeedDrain?: boolean;
-  _writableState?: { needDrain: boolean };
+  destroyed?: boolean;
+  writableLength?: number;
+  _writableState?: { length: number };
+  readableFlowing?: boolean | null;
+  _readableState?: { flowing: boolean | null };
 }
+/** Bytes written to the input and not yet read by the archive. */
+const queued = (input: ZipInput): number => input.writableLength ?? input._writableState?.length ?? 0;
 /** A sheet's zip entry as exceljs writes it (stream-buf.js): it takes strings, and never says "wait". */
 interface SheetEntry {
   write(xml: string): unknown;
@@ -174,6 +179,8 @@ function loadExcel(): ExcelWriter {
 
 /** archiver's output buffer: enough to keep the socket (or the worker's port) busy. */
 const ZIP_BUFFER = 64 * 1024;
+/** Worksheet XML left queued for the archive when add() resolves: about a batch. */
+const ENTRY_BUFFER = 1024 * 1024;
 
 /**
  * One workbook, written as rows are added: the first batch sizes the columns, a sheet that
@@ -270,24 +277,31 @@ export class WorkbookEncoder {
   }
 
   /**
-   * Resolves once the archive has taken the sheet's rows written so far (or has failed): the
-   * backpressure between batches. exceljs's entry buffer passes each full 64 KB block on at once,
-   * whatever the archive says, so its reader is watched instead: it stops draining while the zip,
-   * and behind it onData's consumer, takes no more.
+   * Resolves once at most ENTRY_BUFFER bytes of the sheet wait for the archive (or it has
+   * failed): the backpressure between batches. exceljs's entry buffer passes each full 64 KB block
+   * on at once, whatever the archive says, so the stream the archive reads it from is watched
+   * instead: it stops emptying while the zip, and behind it onData's consumer, takes no more.
+   * Leaving a batch or so queued keeps the deflater busy while the next batch is written.
    */
   private async zipped(): Promise<void> {
     const input = this.entry?.pipes?.[0];
-    if (!input || !(input.writableNeedDrain ?? input._writableState?.needDrain)) return;
+    if (!input || queued(input) <= ENTRY_BUFFER) return;
     await new Promise<void>((resolve) => {
-      const done = () => {
-        input.off('drain', done);
-        input.off('close', done);
-        this.zip.off('error', done);
+      const check = () => {
+        if (queued(input) > ENTRY_BUFFER && !input.destroyed && this.failure === null) return;
+        input.off('data', check);
+        input.off('drain', check);
+        input.off('close', check);
+        this.zip.off('error', check);
         resolve();
       };
-      input.on('drain', done);
-      input.on('close', done);
-      this.zip.on('error', done);
+      // 'data': each block the archive reads; 'drain': the last one. A 'data' listener on a
+      // stream nobody has read yet would start it flowing, its blocks lost before the archive
+      // pipes it: until then, 'drain' alone.
+      if ((input.readableFlowing ?? input._readableState?.flowing ?? null) !== null) input.on('data', check);
+      input.on('drain', check);
+      input.on('close', check);
+      this.zip.on('error', check);
     });
   }
 

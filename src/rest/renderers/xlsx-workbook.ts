@@ -1,13 +1,15 @@
 /**
- * The .xlsx file itself, written without a spreadsheet library: the worksheet XML row by row
- * (inline strings, no shared-string table, so nothing is held back until the end) and the few
- * fixed parts (workbook, relationships, content types, styles), zipped by archiver as they come.
- * exceljs built a Row and a Cell object per value and serialised them through its XML stream:
- * about three times slower. Used in the export's worker thread (xlsx-worker.ts) and, for a page,
- * in the calling thread; it knows nothing of threads.
+ * The .xlsx file: exceljs's streaming WorkbookWriter writes the package (zip, content types,
+ * relationships, workbook, styles, theme, properties) and each sheet's head and tail (frozen
+ * header pane, column widths and styles, the bold header row, autofilter); the data rows' XML is
+ * written here, straight into the sheet's zip entry, with inline strings, so that nothing is held
+ * back until the end. exceljs's own rows (a Row and a Cell object per value, serialised through its
+ * XML stream) were about three times slower. Used in the export's worker thread (xlsx-worker.ts)
+ * and, for a page, in the calling thread; it knows nothing of threads.
  */
 import { createRequire } from 'node:module';
-import { PassThrough } from 'node:stream';
+import { Writable } from 'node:stream';
+import type ExcelJS from 'exceljs';
 import type { ValueType } from '../../resource/declaration.js';
 
 /** Rows per sheet, header included (Excel's limit). */
@@ -16,9 +18,6 @@ export const SHEET_ROW_LIMIT = 1_048_576;
 export const DATETIME_FORMAT = 'yyyy-mm-dd hh:mm:ss.000';
 const MIN_WIDTH = 8;
 const MAX_WIDTH = 50;
-/** Style ids in styles.xml's cellXfs. */
-const BOLD = 1;
-const DATETIME = 2;
 
 /** What the workbook needs of a field; plain data, so that it crosses to a worker thread. */
 export interface SheetColumn {
@@ -45,8 +44,6 @@ const ESCAPED: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '
 function xmlText(text: string): string {
   return MAY_ESCAPE.test(text) ? text.replace(ESCAPE, (c) => ESCAPED[c] ?? (c.length === 2 ? c : '\uFFFD')) : text;
 }
-
-const xmlAttribute = (text: string): string => xmlText(text).replaceAll('"', '&quot;');
 
 const UTC_TEXT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$/;
 
@@ -121,12 +118,7 @@ export function columnWidths(columns: readonly SheetColumn[], firstBatch: readon
   });
 }
 
-const XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
-const MAIN_NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
-const REL_NS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
-const PKG_REL_NS = 'http://schemas.openxmlformats.org/package/2006/relationships';
-
-/** A text cell; `open` is the cell's start tag up to its attributes' end (`<c r="A1" s="1"`). */
+/** A text cell; `open` is the cell's start tag up to its attributes' end (`<c r="A1"`). */
 const inlineString = (open: string, text: string): string => {
   // Without xml:space, readers may drop leading and trailing whitespace.
   const space = text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32 ? ' xml:space="preserve"' : '';
@@ -134,51 +126,81 @@ const inlineString = (open: string, text: string): string => {
 };
 
 const sheetName = (title: string, n: number): string => (n === 1 ? title : `${title} (${n})`);
-/** A sheet name in a formula: quoted, quotes doubled. */
-const quotedSheet = (name: string): string => `'${name.replaceAll("'", "''")}'`;
 
-const STYLES = `${XML_HEAD}<styleSheet xmlns="${MAIN_NS}">`
-  + `<numFmts count="1"><numFmt numFmtId="164" formatCode="${DATETIME_FORMAT}"/></numFmts>`
-  + '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-  + '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
-  + '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
-  + '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-  + '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-  + '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-  + '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-  + '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
-  + '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>';
-
-interface Archive extends NodeJS.EventEmitter {
-  append(source: string | NodeJS.ReadableStream, data: { name: string }): this;
-  finalize(): Promise<void>;
-  abort(): this;
+// Internals of exceljs's streaming writer used here, which its type declarations leave out.
+/** The archiver instance behind the workbook. */
+interface ZipArchive extends NodeJS.EventEmitter {
+  abort(): unknown;
 }
-type ArchiverFactory = (format: 'zip', options: { zlib: { level: number }; highWaterMark: number }) => Archive;
-// archiver has no type declarations of its own; this is the part used here.
-const archiver = createRequire(import.meta.url)('archiver') as ArchiverFactory;
+interface WriterInternals {
+  zip: ZipArchive;
+  styles: { addStyleModel(style: Partial<ExcelJS.Style>, cellType: ExcelJS.ValueType): number };
+}
+/**
+ * The stream the archive reads an entry from: archiver wraps exceljs's entry buffer in a
+ * readable-stream PassThrough (which predates `writableLength`).
+ */
+interface ZipInput extends NodeJS.EventEmitter {
+  destroyed?: boolean;
+  writableLength?: number;
+  _writableState?: { length: number };
+  readableFlowing?: boolean | null;
+  _readableState?: { flowing: boolean | null };
+}
+/** Bytes written to the input and not yet read by the archive. */
+const queued = (input: ZipInput): number => input.writableLength ?? input._writableState?.length ?? 0;
+/** A sheet's zip entry as exceljs writes it (stream-buf.js): it takes strings, and never says "wait". */
+interface SheetEntry {
+  write(xml: string): unknown;
+  pipes?: ZipInput[];
+}
 
-/** Room for a batch or two of worksheet XML before a write waits for the zip. */
-const ENTRY_BUFFER = 1024 * 1024;
+/** What is used of exceljs: its streaming writer and its cell types. */
+interface ExcelWriter {
+  WorkbookWriter: typeof ExcelJS.stream.xlsx.WorkbookWriter;
+  ValueType: typeof ExcelJS.ValueType;
+}
+let excel: ExcelWriter | null = null;
+/**
+ * The streaming writer's modules alone, loaded on the first workbook: the whole library (reader,
+ * CSV, document model) takes ~0.8 s to load, which each export's worker thread would pay again;
+ * the writer ~0.25 s.
+ */
+function loadExcel(): ExcelWriter {
+  if (excel === null) {
+    const require = createRequire(import.meta.url);
+    excel = {
+      WorkbookWriter: require('exceljs/lib/stream/xlsx/workbook-writer') as ExcelWriter['WorkbookWriter'],
+      ValueType: (require('exceljs/lib/doc/enums') as { ValueType: ExcelWriter['ValueType'] }).ValueType,
+    };
+  }
+  return excel;
+}
+
+/** archiver's output buffer: enough to keep the socket (or the worker's port) busy. */
 const ZIP_BUFFER = 64 * 1024;
+/** Worksheet XML left queued for the archive when add() resolves: about a batch. */
+const ENTRY_BUFFER = 1024 * 1024;
 
 /**
  * One workbook, written as rows are added: the first batch sizes the columns, a sheet that
- * reaches `sheetRowLimit` rows continues on `<title> (2)`. Bytes go to `onData` as archiver
- * writes them; add() resolves once the zip can take more.
+ * reaches `sheetRowLimit` rows continues on `<title> (2)`. Bytes go to `onData` as the zip is
+ * written; add() resolves once the zip can take more.
  */
 export class WorkbookEncoder {
-  private readonly archive: Archive;
+  private readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter;
+  private readonly zip: ZipArchive;
   private readonly lastColumn: string;
-  private readonly letters: string[];
   private readonly kinds: ValueType[];
   /** Each column's cell start tag up to its row number: `<c r="B`. */
   private readonly cellOpen: string[];
-  private sheet: PassThrough | null = null;
+  /** The datetime cells' style id, from exceljs's styles. */
+  private readonly datetimeStyle: number;
+  private sheet: ExcelJS.Worksheet | null = null;
+  private entry: SheetEntry | null = null;
   private widths: number[] | null = null;
   private sheets = 0;
   private rowsInSheet = 0;
-  private readonly autoFilters: string[] = [];
   /** The archive's first error, rethrown by add() and finish(). */
   private failure: Error | null = null;
 
@@ -188,19 +210,33 @@ export class WorkbookEncoder {
     private readonly sheetRowLimit: number,
     onData: (chunk: Buffer) => void,
   ) {
-    // Level 1: the zip is a few percent larger and written several times faster than level 6.
-    this.archive = archiver('zip', { zlib: { level: 1 }, highWaterMark: ZIP_BUFFER });
-    this.archive.on('data', onData);
-    this.archive.on('error', (error: Error) => {
-      this.failure ??= error;
+    const exceljs = loadExcel();
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        onData(chunk);
+        done();
+      },
     });
-    this.archive.on('warning', (error: Error) => {
-      this.failure ??= error;
+    this.workbook = new exceljs.WorkbookWriter({
+      stream: out,
+      useStyles: true,
+      useSharedStrings: false,
+      // Level 1: the zip is a few percent larger and written several times faster than level 6.
+      zip: { zlib: { level: 1 }, highWaterMark: ZIP_BUFFER } as Partial<ExcelJS.stream.xlsx.ArchiverZipOptions>,
     });
+    const internals = this.workbook as unknown as WriterInternals;
+    this.zip = internals.zip;
+    // exceljs listens to its archive's errors only once committing; until then one would be an
+    // unheard 'error' event, which ends the process (or the worker).
+    const fail = (error: Error) => {
+      this.failure ??= error;
+    };
+    this.zip.on('error', fail);
+    this.zip.on('warning', fail);
+    this.datetimeStyle = internals.styles.addStyleModel({ numFmt: DATETIME_FORMAT }, exceljs.ValueType.Date);
     this.lastColumn = columnLetter(columns.length);
-    this.letters = columns.map((_, c) => columnLetter(c + 1));
     this.kinds = columns.map((column) => column.valueType);
-    this.cellOpen = this.letters.map((letter) => `<c r="${letter}`);
+    this.cellOpen = columns.map((_, c) => `<c r="${columnLetter(c + 1)}`);
   }
 
   /** Rows as one flat array, row after row, each `columns.length` values in column order. */
@@ -211,114 +247,93 @@ export class WorkbookEncoder {
     // Joined once per batch: a string grown by += is a deep rope that Buffer.from flattens slowly.
     let rows: string[] = [];
     for (let start = 0; start < values.length; start += width) {
-      if (this.sheet === null || this.rowsInSheet === this.sheetRowLimit) {
-        if (rows.length > 0) void this.write(rows.join(''));
+      if (this.entry === null || this.rowsInSheet === this.sheetRowLimit) {
+        if (rows.length > 0) this.entry?.write(rows.join(''));
         rows = [];
         this.openSheet();
       }
       this.rowsInSheet += 1;
       rows.push(this.row(values, start, this.rowsInSheet));
     }
-    if (rows.length > 0) await this.write(rows.join(''));
+    if (rows.length > 0) {
+      this.entry?.write(rows.join(''));
+      await this.zipped();
+    }
     if (this.failure) throw this.failure;
   }
 
-  /** Ends the last sheet, writes the workbook's other parts; resolves when every byte is out. */
+  /** Ends the last sheet, has exceljs write the workbook's other parts; resolves when every byte is out. */
   async finish(): Promise<void> {
+    if (this.failure) throw this.failure;
     if (this.sheet === null) this.openSheet();
     this.closeSheet();
-    const sheets = Array.from({ length: this.sheets }, (_, i) => i + 1);
-    const archive = this.archive;
-    archive.append(this.workbookXml(), { name: 'xl/workbook.xml' });
-    archive.append(
-      `${XML_HEAD}<Relationships xmlns="${PKG_REL_NS}">`
-        + sheets.map((n) => `<Relationship Id="rId${n}" Type="${REL_NS}/worksheet" Target="worksheets/sheet${n}.xml"/>`).join('')
-        + `<Relationship Id="rId${this.sheets + 1}" Type="${REL_NS}/styles" Target="styles.xml"/></Relationships>`,
-      { name: 'xl/_rels/workbook.xml.rels' },
-    );
-    archive.append(STYLES, { name: 'xl/styles.xml' });
-    archive.append(
-      `${XML_HEAD}<Relationships xmlns="${PKG_REL_NS}"><Relationship Id="rId1" Type="${REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
-      { name: '_rels/.rels' },
-    );
-    const part = 'application/vnd.openxmlformats-officedocument.spreadsheetml';
-    archive.append(
-      `${XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">`
-        + '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        + '<Default Extension="xml" ContentType="application/xml"/>'
-        + `<Override PartName="/xl/workbook.xml" ContentType="${part}.sheet.main+xml"/>`
-        + sheets.map((n) => `<Override PartName="/xl/worksheets/sheet${n}.xml" ContentType="${part}.worksheet+xml"/>`).join('')
-        + `<Override PartName="/xl/styles.xml" ContentType="${part}.styles+xml"/></Types>`,
-      { name: '[Content_Types].xml' },
-    );
-    await archive.finalize();
+    await this.workbook.commit();
     if (this.failure) throw this.failure;
   }
 
   /** Stops the zip: nothing more is written. */
   abort(): void {
-    this.sheet?.destroy();
-    this.archive.abort();
+    this.zip.abort();
   }
 
-  private write(xml: string): Promise<void> | void {
-    const sheet = this.sheet;
-    if (sheet === null || sheet.write(xml)) return;
-    return new Promise((resolve) => {
-      const done = () => {
-        sheet.off('drain', done);
-        sheet.off('close', done);
-        this.archive.off('error', done);
+  /**
+   * Resolves once at most ENTRY_BUFFER bytes of the sheet wait for the archive (or it has
+   * failed): the backpressure between batches. exceljs's entry buffer passes each full 64 KB block
+   * on at once, whatever the archive says, so the stream the archive reads it from is watched
+   * instead: it stops emptying while the zip, and behind it onData's consumer, takes no more.
+   * Leaving a batch or so queued keeps the deflater busy while the next batch is written.
+   */
+  private async zipped(): Promise<void> {
+    const input = this.entry?.pipes?.[0];
+    if (!input || queued(input) <= ENTRY_BUFFER) return;
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (queued(input) > ENTRY_BUFFER && !input.destroyed && this.failure === null) return;
+        input.off('data', check);
+        input.off('drain', check);
+        input.off('close', check);
+        this.zip.off('error', check);
         resolve();
       };
-      sheet.on('drain', done);
-      sheet.on('close', done);
-      this.archive.on('error', done);
+      // 'data': each block the archive reads; 'drain': the last one. A 'data' listener on a
+      // stream nobody has read yet would start it flowing, its blocks lost before the archive
+      // pipes it: until then, 'drain' alone.
+      if ((input.readableFlowing ?? input._readableState?.flowing ?? null) !== null) input.on('data', check);
+      input.on('drain', check);
+      input.on('close', check);
+      this.zip.on('error', check);
     });
   }
 
+  /** A new sheet, its head and header row written by exceljs; rows go to its entry after. */
   private openSheet(): void {
     if (this.sheet !== null) this.closeSheet();
     this.sheets += 1;
-    this.rowsInSheet = 1;
     const widths = this.widths ?? columnWidths(this.columns, []);
-    const sheet = new PassThrough({ highWaterMark: ENTRY_BUFFER });
+    const sheet = this.workbook.addWorksheet(sheetName(this.title, this.sheets), {
+      views: [{ state: 'frozen', xSplit: 0, ySplit: 1, topLeftCell: 'A2', activeCell: 'A2' }],
+    });
+    sheet.columns = this.columns.map((column, c) => ({
+      width: widths[c],
+      ...(column.valueType === 'datetime' ? { style: { numFmt: DATETIME_FORMAT } } : {}),
+    }));
+    const header = sheet.addRow(this.columns.map((column) => xmlSafe(column.name)));
+    header.font = { bold: true };
+    // Committed, the header opens <sheetData>: what is written to the entry next are its rows.
+    header.commit();
     this.sheet = sheet;
-    this.archive.append(sheet, { name: `xl/worksheets/sheet${this.sheets}.xml` });
-    const cols = this.columns
-      .map((column, c) => `<col min="${c + 1}" max="${c + 1}" width="${widths[c]}" customWidth="1"${column.valueType === 'datetime' ? ` style="${DATETIME}"` : ''}/>`)
-      .join('');
-    const header = this.columns.map((column, c) => inlineString(`<c r="${this.letters[c]}1" s="${BOLD}"`, column.name)).join('');
-    sheet.write(
-      `${XML_HEAD}<worksheet xmlns="${MAIN_NS}" xmlns:r="${REL_NS}">`
-        + '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        + '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-        + '<sheetFormatPr defaultRowHeight="15"/>'
-        + `<cols>${cols}</cols><sheetData><row r="1">${header}</row>`,
-    );
+    this.entry = (sheet as unknown as { stream: SheetEntry }).stream;
+    this.rowsInSheet = 1;
   }
 
+  /** exceljs closes <sheetData>, writes the autofilter and the sheet's tail, and ends the entry. */
   private closeSheet(): void {
     const sheet = this.sheet;
     if (sheet === null) return;
-    const range = `A1:${this.lastColumn}${this.rowsInSheet}`;
-    this.autoFilters.push(range);
-    sheet.end(`</sheetData><autoFilter ref="${range}"/><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>`);
+    sheet.autoFilter = `A1:${this.lastColumn}${this.rowsInSheet}`;
+    sheet.commit();
     this.sheet = null;
-  }
-
-  private workbookXml(): string {
-    const names = this.autoFilters.map((_, i) => sheetName(this.title, i + 1));
-    const sheets = names.map((name, i) => `<sheet name="${xmlAttribute(name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join('');
-    // Excel keeps an autofilter's range as this hidden name too, and repairs a file without it.
-    const filters = this.autoFilters
-      .map((range, i) => {
-        const absolute = range.replace(/([A-Z]+)(\d+)/g, '$$$1$$$2');
-        return `<definedName name="_xlnm._FilterDatabase" localSheetId="${i}" hidden="1">${xmlText(quotedSheet(names[i] ?? ''))}!${absolute}</definedName>`;
-      })
-      .join('');
-    return `${XML_HEAD}<workbook xmlns="${MAIN_NS}" xmlns:r="${REL_NS}"><bookViews><workbookView/></bookViews>`
-      + `<sheets>${sheets}</sheets><definedNames>${filters}</definedNames></workbook>`;
+    this.entry = null;
   }
 
   /** One row's XML: integers as numbers (text beyond 2^53), datetimes as serials, text inline. */
@@ -339,7 +354,7 @@ export class WorkbookEncoder {
         case 'datetime': {
           const text = String(value);
           const ms = utcMillis(text);
-          xml += ms === null ? inlineString(`${open}${n}"`, text) : `${open}${n}" s="${DATETIME}"><v>${excelSerial(ms)}</v></c>`;
+          xml += ms === null ? inlineString(`${open}${n}"`, text) : `${open}${n}" s="${this.datetimeStyle}"><v>${excelSerial(ms)}</v></c>`;
           break;
         }
         default:

@@ -1,7 +1,7 @@
 /**
  * XLSX renderer: the port of drf-renderer-xlsx's `XLSXRenderer` (served as `application/xls`,
  * file `customers.xlsx`). One sheet named after the resource, a bold, frozen header row with an
- * autofilter, column widths from the data, and typed cells (xlsx-workbook.ts writes the file).
+ * autofilter, column widths from the data, and typed cells (xlsx-workbook.ts: exceljs writes the workbook, we write the rows).
  * A full export is written in a worker thread (xlsx-worker.ts): the rows are read here, by the
  * database cursor, and sent over in batches; the zipped bytes come back.
  *

@@ -19,6 +19,7 @@ import type ExcelJS from 'exceljs';
 import type { CompiledField } from '../src/resource/declaration.js';
 import type { Renderer, Row } from '../src/rest/renderers/renderer.js';
 import { collect, oneBatch } from '../src/rest/renderers/tabular.js';
+import { xlsxRenderer as serviceXlsxRenderer } from '../src/rest/renderers/xlsx.js';
 
 /** Rows per sheet, header included (Excel's limit). */
 export const SHEET_ROW_LIMIT = 1_048_576;
@@ -216,16 +217,10 @@ function columnLetter(n: number): string {
   return letters;
 }
 
+/** The service's XLSX renderer (its media type, format names and download) encoding as it did with exceljs. */
 export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT }: { sheetRowLimit?: number } = {}): Renderer {
   return {
-    mediaType: 'application/xls',
-    format: 'xls',
-    charset: null,
-    // Ours: the registered type of .xlsx selects it too.
-    alsoAccepts: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
-    // Ours: `?format=xlsx` names the file it downloads (the original answered 404).
-    formatAliases: ['xlsx'],
-    download: { extension: 'xlsx' },
+    ...serviceXlsxRenderer,
     render: (page, { fields, title }) => collect(workbookStream(fields, oneBatch(page.results), title, sheetRowLimit)),
     stream: (_envelope, source, { fields, title }) => workbookStream(fields, source.rows(), title, sheetRowLimit),
   };

@@ -15,7 +15,7 @@ import { customerResource } from '../../src/customers/customer.resource.js';
 import { CUSTOMER_REPOSITORY_OPTIONS } from '../../src/customers/customer.routes.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../../src/db/migrate.js';
 import { compileListQuery } from '../../src/resource/list-sql.js';
-import { createMigratedTestDatabase, createTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
+import { createMigratedTestDatabase, createTestDatabase, createTestPool, hasRealServer, inTransaction, type TestDatabase } from '../helpers/database.js';
 import { summaryDrift } from '../helpers/fixtures.js';
 
 const SUMMARIES_MIGRATION = '20261201100000_customer_summaries';
@@ -78,14 +78,14 @@ describe('the summaries and what is summed from them', () => {
     // The touch trigger moves updated rows to today.
     await pool.query(`UPDATE customer SET first_name = 'moved' WHERE id BETWEEN 100 AND 2500`);
     expect(await summaryDrift(pool)).toEqual([]);
-    await withTransaction(pool, async (client) => {
+    await inTransaction(pool, async (client) => {
       await client.query(`SET LOCAL oms.preserve_timestamps = 'on'`);
       await client.query(`UPDATE customer SET modified_date = modified_date - interval '3 days 7 hours' WHERE id % 3 = 0`);
       await client.query(`UPDATE customer SET id = id + 40000 WHERE id BETWEEN 20000 AND 21000`);
     });
     expect(await summaryDrift(pool)).toEqual([]);
     await pool.query('DELETE FROM customer WHERE id BETWEEN -500 AND 1500');
-    await withTransaction(pool, async (client) => {
+    await inTransaction(pool, async (client) => {
       await client.query(`INSERT INTO customer (omnitron_id, email) SELECT g, 'r' || g FROM generate_series(1, 500) g`);
       throw new Rollback();
     }).catch((error: unknown) => {
@@ -118,7 +118,7 @@ describe('the summaries and what is summed from them', () => {
           const summedCount = summed.count(conditions);
           // The summary is used exactly when the conditions are one range on a summarised column.
           expect(summedCount.text === plainCount.text).toBe(!q.range);
-          const [expectedCount, count, expectedPage, page] = await withTransaction(pool, async (client) => {
+          const [expectedCount, count, expectedPage, page] = await inTransaction(pool, async (client) => {
             // One snapshot for all four, so concurrent writes cannot tell them apart.
             await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
             const counted = (await client.query(plainCount)).rows;
@@ -214,21 +214,6 @@ const queryArb: fc.Arbitrary<Case> = fc
 
 class Rollback extends Error {}
 
-async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /** Connections inserting, updating (to today, or to kept timestamps), deleting and rolling back until stopped. */
 function startWriters(pool: pg.Pool, count: number) {
   let stopped = false;
@@ -257,7 +242,7 @@ function startWriters(pool: pg.Pool, count: number) {
       const write = operations[random(operations.length)]!;
       const rollback = random(6) === 0;
       try {
-        await withTransaction(pool, async (client) => {
+        await inTransaction(pool, async (client) => {
           await write(client);
           if (rollback) throw new Rollback();
         });

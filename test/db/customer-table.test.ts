@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { drfTimestampSql } from '../../src/lib/timestamp.js';
-import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDatabase } from '../helpers/database.js';
+import { createMigratedTestDatabase, createTestPool, hasRealServer, inTransaction, type TestDatabase } from '../helpers/database.js';
 import { counts } from '../helpers/fixtures.js';
 
 /** Microsecond-exact UTC text, to compare timestamps the triggers set. */
@@ -28,20 +28,6 @@ beforeEach(async () => {
   await pool.query('TRUNCATE customer RESTART IDENTITY');
 });
 
-async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 async function insertCustomer(created = '2020-01-02T03:04:05.123456Z', modified = created): Promise<number> {
   const result = await pool.query<{ id: number }>(
@@ -64,7 +50,7 @@ async function timestamps(id: number): Promise<{ created: string; modified: stri
 describe('customer_touch_modified_date trigger', () => {
   it('sets modified_date to now() on update and never changes created_date', async () => {
     const id = await insertCustomer();
-    const { stamped } = await inTransaction(async (client) => {
+    const { stamped } = await inTransaction(pool, async (client) => {
       const updated = await client.query(
         `UPDATE customer SET email = 'b@example.com', created_date = '1999-01-01Z', modified_date = '1999-01-01Z'
           WHERE id = $1 RETURNING modified_date = now() AS stamped`,
@@ -78,7 +64,7 @@ describe('customer_touch_modified_date trigger', () => {
 
   it('keeps the given values while oms.preserve_timestamps is on (SET LOCAL), and only then', async () => {
     const id = await insertCustomer();
-    await inTransaction(async (client) => {
+    await inTransaction(pool, async (client) => {
       await client.query(`SET LOCAL oms.preserve_timestamps = 'on'`);
       await client.query(
         `UPDATE customer SET created_date = '2019-05-06T07:08:09.000001Z', modified_date = '2019-05-06T07:08:09.999999Z'
@@ -96,7 +82,7 @@ describe('customer_touch_modified_date trigger', () => {
 
   it("treats any value other than 'on' as off", async () => {
     const id = await insertCustomer();
-    await inTransaction(async (client) => {
+    await inTransaction(pool, async (client) => {
       await client.query(`SET LOCAL oms.preserve_timestamps = 'off'`);
       await client.query(`UPDATE customer SET created_date = '1999-01-01Z' WHERE id = $1`, [id]);
     });
@@ -129,7 +115,7 @@ describe('customer_count', () => {
   it('ignores work that is rolled back', async () => {
     await insertCustomer();
     await expect(
-      inTransaction(async (client) => {
+      inTransaction(pool, async (client) => {
         await client.query(`INSERT INTO customer (omnitron_id, email) SELECT g, 'x' FROM generate_series(1, 5) g`);
         await client.query('TRUNCATE customer');
         throw new Error('roll back');
@@ -185,7 +171,7 @@ describe('timestamptz round trip', () => {
     ] as const;
     const ids: number[] = [];
     for (const [input] of values) ids.push(await insertCustomer(input));
-    const selected = await inTransaction(async (client) => {
+    const selected = await inTransaction(pool, async (client) => {
       // An offset with minutes (+05:45), where a careless truncation to the second could slip.
       await client.query(`SET LOCAL TIME ZONE 'Asia/Kathmandu'`);
       const result = await client.query(

@@ -79,3 +79,19 @@ function provided<K extends 'embeddedTemplates' | 'serverTemplate'>(key: K): Non
   if (value === null || value === undefined) throw new Error(`no ${key}: run the tests through vitest.config.ts (test/global-setup.ts)`);
   return value;
 }
+
+/** `work` in a transaction on one of the pool's connections: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}

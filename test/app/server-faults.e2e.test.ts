@@ -15,6 +15,7 @@ import { createMigratedTestDatabase, createTestPool, hasRealServer, type TestDat
 import { download, readSlowly } from '../helpers/http-download.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { environmentWithout, startServerProcess } from '../helpers/server-process.js';
+import { insertMany } from '../helpers/exports.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 
@@ -37,14 +38,9 @@ beforeAll(async () => {
   if (!hasRealServer()) return;
   database = await createMigratedTestDatabase();
   admin = createTestPool(database, 2);
-  await admin.query(`INSERT INTO channel (id, name) VALUES (1, 'One')`);
   // More rows than socket buffers hold: an XLSX export takes the database's CSV by COPY, and at
   // 60,000 rows (9 MB) all of it could sit in the two kernels' buffers before a fault struck.
-  await admin.query(
-    `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
-     SELECT g, now(), now(), g, 'customer' || g || '@example.com', 'First ' || g, 'Last', NULL, NULL, 1
-     FROM generate_series(1, 400000) AS g`,
-  );
+  await insertMany(admin, 400_000);
   const db = await openDatabase(defaultConfig({ DATABASE_URL: database.url, DB_POOL_MAX: 1 }));
   token = await createTokenStore(db).create('tester').finally(() => db.close());
   const target = new URL(process.env.TEST_DATABASE_URL!);

@@ -13,6 +13,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestPool, hasRealServer } from '../helpers/database.js';
 import { download, poolSettles, readSlowly } from '../helpers/http-download.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { insertMany } from '../helpers/exports.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const ROWS = 60_000;
@@ -26,15 +27,6 @@ let admin: pg.Pool;
 let base: string;
 
 const headers = () => ({ authorization: `Token ${t.token}` });
-
-/** Customers `from`…`to` (ids), in one statement. */
-const insertCustomers = (from: number, to: number) =>
-  admin.query(
-    `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
-     SELECT g, now(), now(), g, 'customer' || g || '@example.com', 'First ' || g, 'Last', NULL, NULL, 1
-     FROM generate_series($1::int, $2::int) AS g`,
-    [from, to],
-  );
 
 /**
  * Rows an XLSX export's faults are tried on. It takes COPY's CSV and sends a zip about a fifth of
@@ -90,8 +82,7 @@ beforeAll(async () => {
     config: { DB_POOL_MAX: 4, DB_STATEMENT_TIMEOUT_MS: STATEMENT_TIMEOUT_MS, DB_CONNECT_TIMEOUT_MS: 1_000, DB_READY_TIMEOUT_MS: READY_TIMEOUT_MS },
   });
   admin = createTestPool(t.database, 3);
-  await admin.query(`INSERT INTO channel (id, name) VALUES (1, 'One') ON CONFLICT (id) DO NOTHING`);
-  await insertCustomers(1, ROWS);
+  await insertMany(admin, ROWS);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 }, 120_000);
@@ -137,7 +128,7 @@ describe.skipIf(!hasRealServer())('an export hit by a database fault after its f
   describe.each(exportPaths)('%s', (_path, query) => {
     if (query.includes('format=xls')) {
       beforeAll(async () => {
-        await insertCustomers(ROWS + 1, XLSX_ROWS);
+        await insertMany(admin, XLSX_ROWS - ROWS, { firstId: ROWS + 1 });
         rowsNow = XLSX_ROWS;
       }, 120_000);
       afterAll(async () => {

@@ -6,15 +6,18 @@
 import http from 'node:http';
 import type pg from 'pg';
 
-/** Enough customers that an export's JSON (~15 MB) cannot fit in loopback socket buffers. */
-export async function insertMany(pool: pg.Pool, count: number): Promise<void> {
+/**
+ * Enough customers that an export's JSON (~15 MB) cannot fit in loopback socket buffers: `count`
+ * of them, with ids from `firstId` on.
+ */
+export async function insertMany(pool: pg.Pool, count: number, { firstId = 1 }: { firstId?: number } = {}): Promise<void> {
   await pool.query(`INSERT INTO channel (id, name) VALUES (1, 'One') ON CONFLICT (id) DO NOTHING`);
   await pool.query(
     `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
      SELECT g, timestamptz '2020-01-01Z' + g * interval '1 second', timestamptz '2021-01-01Z', g,
             'customer' || g || '@example.com', 'First name ' || g, 'Last name ' || g, '+90 555 ' || g, 'ERP-' || g, 1
-     FROM generate_series(1, $1::int) AS g`,
-    [count],
+     FROM generate_series($2::int, $2::int + $1::int - 1) AS g`,
+    [count, firstId],
   );
 }
 

@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
+import { openPGlite } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, withClient } from '../src/db/pool.js';
 import { serveSession } from '../src/db/session-socket-server.js';
@@ -37,7 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const serverUrl = process.env.TEST_DATABASE_URL;
   // The fresh tarball always: some tests start embedded servers of their own on any run.
   const dir = await mkdtemp(join(tmpdir(), 'oms-test-templates-'));
-  const fresh = await PGlite.create();
+  const fresh = await openPGlite();
   const freshDump = await fresh.dumpDataDir('none');
   await fresh.close();
   const paths = { fresh: join(dir, 'fresh.tar'), migrated: join(dir, 'migrated.tar') };
@@ -70,7 +70,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 /** `template` with prisma/migrations applied, served the way the tests and the service reach PGlite. */
 async function migratedDump(template: Blob): Promise<Blob> {
-  const db = await PGlite.create({ loadDataDir: template });
+  const db = await openPGlite({ loadDataDir: template });
   try {
     const server = await serveSession(db, 2);
     const pool = migrationPool(`postgresql://postgres@${server.address}/postgres`);

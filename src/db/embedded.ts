@@ -20,7 +20,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { serveSession } from './session-socket-server.js';
 
 /** The only safe pool size for a client of the embedded server (see above). */
@@ -33,6 +33,25 @@ export const EMBEDDED_MAX_CONNECTIONS = 1;
  * run against the running server are not refused.
  */
 const SOCKET_LIMIT = 8;
+
+/**
+ * How every PGlite cluster is made and started (measured here, a cluster loaded from a dump):
+ * - initdb with 1 MB WAL segments instead of 16 MB: a new cluster holds one segment, so initdb and
+ *   loading a dumped cluster write 16 MB less (initdb 4.0 s → 2.2 s). A cluster made before keeps
+ *   its own segment size (it is in pg_control).
+ * - shared_buffers 16 MB instead of initdb's 128 MB: PGlite sets up its buffer pool at every start,
+ *   at about 8 ms per MB here (a start 1.2 s → 0.5 s). Pages past it come from PGlite's in-process
+ *   file system or, with a DATA_DIR, the OS's page cache.
+ */
+const PGLITE_OPTIONS: PGliteOptions = {
+  initDbStartParams: ['--wal-segsize=1'],
+  startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+};
+
+/** A PGlite cluster in `dataDir` (in memory if absent), made by initdb or from `loadDataDir` if it has none yet. */
+export function openPGlite(options: { dataDir?: string; loadDataDir?: Blob } = {}): Promise<PGlite> {
+  return PGlite.create({ ...PGLITE_OPTIONS, ...options });
+}
 
 export interface EmbeddedPostgres {
   /** postgresql://postgres@127.0.0.1:<port>/postgres, port assigned by the OS. */
@@ -62,7 +81,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     dataDir = resolve(opts.dataDir);
     await mkdir(dataDir, { recursive: true });
   }
-  const db = await PGlite.create({
+  const db = await openPGlite({
     ...(dataDir === undefined ? {} : { dataDir }),
     ...(opts.loadDataDir === undefined ? {} : { loadDataDir: opts.loadDataDir }),
   });

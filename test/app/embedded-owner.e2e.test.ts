@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { openPGlite } from '../../src/db/embedded.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER_FILE, readDataDirOwner } from '../../src/db/data-dir-owner.js';
 import { embeddedTemplate } from '../helpers/database.js';
@@ -56,7 +56,7 @@ const get = async (query: string, token = demoToken) => {
 
 beforeAll(async () => {
   // A cluster from the cached template instead of initdb on the first start (seconds of CPU).
-  const db = await PGlite.create({ dataDir, loadDataDir: await embeddedTemplate() });
+  const db = await openPGlite({ dataDir, loadDataDir: await embeddedTemplate() });
   await db.close();
   server = await startServer();
   demoToken = /"demoToken":"([0-9a-f]{40})"/.exec(server.output())![1]!;

@@ -3,27 +3,31 @@
  * instead of once per database. Migrating costs more than copying a migrated database, and
  * initdb (embedded) costs seconds of CPU, so each file copies the run's templates instead:
  *
- * - embedded: PGlite `dumpDataDir()` tarballs in a temporary directory, a freshly initdb'd cluster
- *   and (embedded runs) the same cluster migrated; a new in-memory PGlite loads one.
+ * - embedded: PGlite `dumpDataDir()` tarballs, a freshly initdb'd cluster and the same cluster
+ *   migrated; a new in-memory PGlite loads one.
  * - real server (TEST_DATABASE_URL): a migrated database `oms_template_…`, copied by
  *   `CREATE DATABASE … TEMPLATE`.
+ *
+ * The tarballs are kept between runs in node_modules/.cache/oms-customers-tests/, under a key of
+ * everything that makes them (PGlite's version, its options, the migrations): a second run (CI's
+ * embedded run after its PostgreSQL one, or a developer's next `npm test`) skips initdb.
  *
  * test/helpers/database.ts reads them with inject(); the migrations themselves are tested from an
  * unmigrated database (test/db/migrate.test.ts), and drift.test.ts checks the migrated template.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { openPGlite } from '../src/db/embedded.js';
+import { openPGlite, PGLITE_OPTIONS } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, withClient } from '../src/db/pool.js';
 import { serveSession } from '../src/db/session-socket-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Paths of the fresh and (embedded runs only) the migrated cluster's tarballs. */
+    /** Paths of the fresh and the migrated cluster's tarballs. */
     embeddedTemplates: { fresh: string; migrated: string };
     /** Real-server runs: the migrated template database's name. */
     serverTemplate: string | null;
@@ -35,19 +39,11 @@ const migrationPool = (url: string) =>
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const serverUrl = process.env.TEST_DATABASE_URL;
-  // The fresh tarball always: some tests start embedded servers of their own on any run.
-  const dir = await mkdtemp(join(tmpdir(), 'oms-test-templates-'));
-  const fresh = await openPGlite();
-  const freshDump = await fresh.dumpDataDir('none');
-  await fresh.close();
-  const paths = { fresh: join(dir, 'fresh.tar'), migrated: join(dir, 'migrated.tar') };
-  await writeFile(paths.fresh, Buffer.from(await freshDump.arrayBuffer()));
-  if (!serverUrl) await writeFile(paths.migrated, Buffer.from(await (await migratedDump(freshDump)).arrayBuffer()));
-  project.provide('embeddedTemplates', paths);
-  const removeDir = () => rm(dir, { recursive: true, force: true });
+  // Both tarballs on every run: some tests start embedded servers of their own on any run.
+  project.provide('embeddedTemplates', await embeddedTemplates(project.config.root));
   if (!serverUrl) {
     project.provide('serverTemplate', null);
-    return removeDir;
+    return async () => undefined;
   }
 
   const name = `oms_template_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -64,8 +60,41 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('serverTemplate', name);
   return async () => {
     await withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-    await removeDir();
   };
+}
+
+/** The fresh and migrated tarballs, from the cache or made (and cached) now. */
+async function embeddedTemplates(root: string): Promise<{ fresh: string; migrated: string }> {
+  const dir = join(root, 'node_modules', '.cache', 'oms-customers-tests', await templateKey(root));
+  const paths = { fresh: join(dir, 'fresh.tar'), migrated: join(dir, 'migrated.tar') };
+  if (existsSync(paths.fresh) && existsSync(paths.migrated)) return paths;
+  const fresh = await openPGlite();
+  const freshDump = await fresh.dumpDataDir('none');
+  await fresh.close();
+  await mkdir(dir, { recursive: true });
+  // Written aside and renamed into place: a run beside this one never reads half a file.
+  const put = async (path: string, blob: Blob) => {
+    const partial = `${path}.${process.pid}.partial`;
+    await writeFile(partial, Buffer.from(await blob.arrayBuffer()));
+    await rename(partial, path);
+  };
+  await put(paths.fresh, freshDump);
+  await put(paths.migrated, await migratedDump(freshDump));
+  return paths;
+}
+
+/** A hash of what the tarballs are made from: PGlite's version, the options it runs with, and every migration. */
+async function templateKey(root: string): Promise<string> {
+  const hash = createHash('sha256');
+  const pglitePackage = join(root, 'node_modules', '@electric-sql', 'pglite', 'package.json');
+  hash.update(JSON.parse(await readFile(pglitePackage, 'utf8')).version as string);
+  hash.update(JSON.stringify(PGLITE_OPTIONS));
+  const migrations = join(root, 'prisma', 'migrations');
+  for (const entry of (await readdir(migrations, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
+    const path = join(entry.parentPath, entry.name);
+    hash.update(path.slice(migrations.length)).update(await readFile(path));
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** `template` with prisma/migrations applied, served the way the tests and the service reach PGlite. */

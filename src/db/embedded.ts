@@ -43,7 +43,7 @@ const SOCKET_LIMIT = 8;
  *   at about 8 ms per MB here (a start 1.2 s → 0.5 s). Pages past it come from PGlite's in-process
  *   file system or, with a DATA_DIR, the OS's page cache.
  */
-const PGLITE_OPTIONS: PGliteOptions = {
+export const PGLITE_OPTIONS: PGliteOptions = {
   initDbStartParams: ['--wal-segsize=1'],
   startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
 };

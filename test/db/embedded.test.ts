@@ -26,10 +26,11 @@ function embeddedPool(url: string): pg.Pool {
 }
 
 describe('startEmbeddedPostgres', () => {
-  // Two cold starts, one of them a full initdb: slow on a busy two-core machine.
+  // Two cold starts. The first from the run's fresh cluster rather than initdb (seconds of CPU):
+  // a first start on an empty DATA_DIR runs initdb in test/app/server.e2e.test.ts.
   it('persists committed data across stop/start, drops uncommitted work and closes clients', { timeout: 120_000 }, async () => {
     const dataDir = join(tmp, 'not', 'yet', 'there');
-    const first = await startEmbeddedPostgres({ dataDir });
+    const first = await startEmbeddedPostgres({ dataDir, loadDataDir: await embeddedTemplate() });
     expect(first.url).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
     const pool = embeddedPool(first.url);
     await migrate(pool);

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, exampleCustomers, listenOnLoopback, type TestApp } from '../helpers/app.js';
 import { demoCustomers } from '../../src/customers/demo-data.js';
-import { insertMany, startExport } from '../helpers/exports.js';
+import { HELD_EXPORT_ROWS, insertMany, startExport } from '../helpers/exports.js';
 import { download } from '../helpers/http-download.js';
 import { parseExposition, sampleValue, seriesCount, type Exposition } from '../helpers/prometheus.js';
 import { WAIT } from '../helpers/wait.js';
@@ -115,7 +115,7 @@ describe('an export in flight', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp();
-    await insertMany(t.db.pool, 60_000);
+    await insertMany(t.db.pool, HELD_EXPORT_ROWS, { wide: true });
   }, 120_000);
   afterAll(async () => t?.close());
 

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createTestApp, listenOnLoopback, type TestApp } from '../helpers/app.js';
 import { hasRealServer } from '../helpers/database.js';
 import { createTokenStore } from '../../src/auth/token-store.js';
-import { fetchAll, insertMany, startExport, type HeldExport } from '../helpers/exports.js';
+import { fetchAll, HELD_EXPORT_ROWS, insertMany, startExport, type HeldExport } from '../helpers/exports.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const CAPPED = '{"detail":"Request was throttled. Expected available in 1 second."}';
@@ -24,7 +24,7 @@ describe('EXPORT_CONCURRENCY by default (a third of the pool, at least 1)', () =
   beforeAll(async () => {
     // A pool of 4 (1 embedded): one export at a time.
     t = await createTestApp();
-    await insertMany(t.db.pool, 60_000);
+    await insertMany(t.db.pool, HELD_EXPORT_ROWS, { wide: true });
     other = await createTokenStore(t.db).create('other');
     base = await listen(t);
   }, 120_000);
@@ -107,7 +107,7 @@ describe.skipIf(!hasRealServer())('EXPORT_CONCURRENCY and EXPORT_CONCURRENCY_PER
   const open: HeldExport[] = [];
   beforeAll(async () => {
     t = await createTestApp({ config: { DB_POOL_MAX: 6, EXPORT_CONCURRENCY: 3, EXPORT_CONCURRENCY_PER_TOKEN: 2 } });
-    await insertMany(t.db.pool, 60_000);
+    await insertMany(t.db.pool, HELD_EXPORT_ROWS, { wide: true });
     const store = createTokenStore(t.db);
     tokens.push(t.token, await store.create('b'), await store.create('c'));
     base = await listen(t);

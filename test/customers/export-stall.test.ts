@@ -10,12 +10,12 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, listenOnLoopback, type TestApp } from '../helpers/app.js';
 import { hasRealServer } from '../helpers/database.js';
-import { fetchAll, insertMany } from '../helpers/exports.js';
+import { fetchAll, HELD_EXPORT_ROWS, insertMany } from '../helpers/exports.js';
 import { download, poolSettles } from '../helpers/http-download.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
-const ROWS = 60_000;
+const ROWS = HELD_EXPORT_ROWS;
 // Long enough for a loopback reader at the pace below to show progress well within it
 // (the kernel takes bytes in steps of up to half its send buffer, ~2 MB here).
 const STALL_TIMEOUT_MS = 3_000;
@@ -52,7 +52,7 @@ describe('a download the client stops reading (EXPORT_STALL_TIMEOUT_MS)', { conc
     t = await createTestApp({
       config: { EXPORT_STALL_TIMEOUT_MS: STALL_TIMEOUT_MS, EXPORT_CONCURRENCY: 1, EXPORT_CONCURRENCY_PER_TOKEN: 1, MAX_PAGE_SIZE: ROWS },
     });
-    await insertMany(t.db.pool, ROWS);
+    await insertMany(t.db.pool, ROWS, { wide: true });
     origin = await listenOnLoopback(t);
   }, 120_000);
   afterAll(async () => t?.close());
@@ -194,7 +194,7 @@ describe.skipIf(!hasRealServer())('an export whose database is the slow one', ()
     const target = new URL(process.env.TEST_DATABASE_URL!);
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     t = await createTestApp({ connectThrough: (url) => proxy.urlFor(url), config: { EXPORT_STALL_TIMEOUT_MS: SHORT_STALL_MS } });
-    await insertMany(t.db.pool, ROWS);
+    await insertMany(t.db.pool, ROWS, { wide: true });
     origin = await listenOnLoopback(t);
   }, 120_000);
   afterAll(async () => {

@@ -7,19 +7,26 @@ import http from 'node:http';
 import type pg from 'pg';
 
 /**
- * Enough customers that an export's JSON (~15 MB) cannot fit in loopback socket buffers: `count`
- * of them, with ids from `firstId` on.
+ * Customers for exports too big for loopback socket buffers: `count` of them, with ids from
+ * `firstId` on. A row is ~220 bytes of JSON; `wide` rows carry 200 more hexadecimal characters in
+ * each name (~650 bytes), so that fewer rows make as many bytes: on the embedded database every
+ * row inserted and exported costs tens of microseconds of this process's CPU.
  */
-export async function insertMany(pool: pg.Pool, count: number, { firstId = 1 }: { firstId?: number } = {}): Promise<void> {
+export async function insertMany(pool: pg.Pool, count: number, { firstId = 1, wide = false }: { firstId?: number; wide?: boolean } = {}): Promise<void> {
   await pool.query(`INSERT INTO channel (id, name) VALUES (1, 'One') ON CONFLICT (id) DO NOTHING`);
+  const padding = (seed: string) => (wide ? ` || ' ' || repeat(md5(${seed}::text), 6)` : '');
   await pool.query(
     `INSERT INTO customer (id, created_date, modified_date, omnitron_id, email, first_name, last_name, phone_number, erp_code, channel_id)
      SELECT g, timestamptz '2020-01-01Z' + g * interval '1 second', timestamptz '2021-01-01Z', g,
-            'customer' || g || '@example.com', 'First name ' || g, 'Last name ' || g, '+90 555 ' || g, 'ERP-' || g, 1
+            'customer' || g || '@example.com', 'First name ' || g${padding('g')}, 'Last name ' || g${padding('(-g)')},
+            '+90 555 ' || g, 'ERP-' || g, 1
      FROM generate_series($2::int, $2::int + $1::int - 1) AS g`,
     [count, firstId],
   );
 }
+
+/** Wide rows (insertMany's `wide`) whose JSON export (~13 MB) is far more than loopback socket buffers hold. */
+export const HELD_EXPORT_ROWS = 20_000;
 
 export interface HeldExport {
   status: number;

@@ -7,7 +7,6 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import type { HistoryStore } from '../rest/throttling.js';
 import { createMemoryHistoryStore } from '../cache/memory-history.js';
-import { createRedisHistoryStore } from '../cache/redis-history.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,6 +25,8 @@ export default fp<ThrottlePluginOptions>(
   async (fastify, { config }) => {
     let store: HistoryStore | null = null;
     if (config.THROTTLE_RATE && config.REDIS_URL) {
+      // Loaded only here: ioredis is ~20 modules that a start without Redis would parse for nothing.
+      const { createRedisHistoryStore } = await import('../cache/redis-history.js');
       const redis = createRedisHistoryStore({
         url: config.REDIS_URL,
         keyPrefix: config.REDIS_KEY_PREFIX,

@@ -98,7 +98,7 @@ export function residentMb(pid: number): number | null {
  * Peak resident memory of `pid` while `work` runs: the kernel's high-water mark, reset first
  * (`clear_refs` 5, Linux ≥ 4.0) where allowed, and RSS sampled every 50 ms either way.
  */
-export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakRssMb: number | null }> {
+export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakRssMb: number | null; startRssMb: number | null }> {
   let reset = false;
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -106,7 +106,8 @@ export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promi
   } catch {
     // Not Linux or not allowed: sampling alone.
   }
-  let peak = statusKb(pid, 'VmRSS') ?? 0;
+  const start = statusKb(pid, 'VmRSS');
+  let peak = start ?? 0;
   const timer = setInterval(() => {
     peak = Math.max(peak, statusKb(pid, 'VmRSS') ?? 0);
   }, 50);
@@ -114,7 +115,8 @@ export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promi
     const result = await work();
     const hwm = reset ? statusKb(pid, 'VmHWM') : null;
     peak = Math.max(peak, hwm ?? 0, statusKb(pid, 'VmRSS') ?? 0);
-    return { result, peakRssMb: peak > 0 ? Math.round(peak / 102.4) / 10 : null };
+    const mb = (kb: number | null) => (kb ? Math.round(kb / 102.4) / 10 : null);
+    return { result, peakRssMb: mb(peak), startRssMb: mb(start) };
   } finally {
     clearInterval(timer);
   }

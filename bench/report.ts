@@ -16,7 +16,10 @@ import type { CompressionResult } from './compression.js';
 
 export interface ExportMeasure {
   runs: number; rows: number; bytes: number; ms: number; rowsPerSec: number; bytesPerSec: number;
-  peakRssMb: number | null; errors: string | null;
+  peakRssMb: number | null;
+  /** The service's RSS when the exports began (fresh, idle): the growth is peak minus this. */
+  startRssMb?: number | null;
+  errors: string | null;
 }
 
 export interface ScenarioResult {
@@ -28,7 +31,7 @@ export interface ScenarioResult {
   service?: Measured;
   floor?: Measured | null;
   export?: ExportMeasure;
-  copy?: Omit<ExportMeasure, 'peakRssMb' | 'errors'>;
+  copy?: Omit<ExportMeasure, 'peakRssMb' | 'startRssMb' | 'errors'>;
 }
 
 export interface Results {
@@ -100,9 +103,16 @@ function targets(r: Results): Target[] {
   if (csv?.export && csv.copy) {
     const ratio = csv.export.rowsPerSec / csv.copy.rowsPerSec;
     out.push({ target: 'Full CSV export vs COPY', goal: '≥ 50% of COPY rows/s', measured: `${pct(ratio)} (${f0(csv.export.rowsPerSec)} vs ${f0(csv.copy.rowsPerSec)} rows/s)`, met: ratio >= 0.5 });
-    out.push({ target: 'Full CSV export peak RSS', goal: '< 100 MB', measured: mb(csv.export.peakRssMb), met: csv.export.peakRssMb == null ? null : csv.export.peakRssMb < 100 });
+    // Issue 14 states this as growth: a fresh, idle service is already ~90 MB (half of it Node's own mapped pages).
+    const { peakRssMb, startRssMb } = csv.export;
+    const growth = peakRssMb != null && startRssMb != null ? peakRssMb - startRssMb : null;
+    out.push({
+      target: 'Full CSV export RSS growth', goal: '< 25 MB',
+      measured: growth == null ? mb(peakRssMb) : `${f1(growth)} MB (${mb(startRssMb)} idle → ${mb(peakRssMb)} peak)`,
+      met: growth == null ? null : growth < 25,
+    });
   } else {
-    out.push({ target: 'Full CSV export', goal: '≥ 50% of COPY rows/s, peak RSS < 100 MB', measured: 'not available (no `limit=all` CSV yet)', met: null });
+    out.push({ target: 'Full CSV export', goal: '≥ 50% of COPY rows/s, RSS growth < 25 MB', measured: 'not available (no `limit=all` CSV yet)', met: null });
   }
   const xlsx = at('export-xlsx');
   if (xlsx?.export) {

@@ -136,7 +136,7 @@ async function measure(targets: readonly Target[], scenario: Scenario): Promise<
 
 async function measureExport(service: Started, scenario: Scenario, db: BenchDatabase): Promise<ExportMeasure> {
   const url = `${service.baseUrl}${LIST_PATH}?${scenario.query}`;
-  const { result: runs, peakRssMb } = await withPeakRss(service.pid, () =>
+  const { result: runs, peakRssMb, startRssMb } = await withPeakRss(service.pid, () =>
     repeatFor(settings.durationS, !quick, () => download(url, { authorization: `Token ${db.token}` })));
   const bad = runs.find((r) => r.status !== 200);
   // CSV: one line per row plus the header; XLSX rows cannot be counted without unzipping.
@@ -144,7 +144,7 @@ async function measureExport(service: Started, scenario: Scenario, db: BenchData
   const ms = median(runs.map((r) => r.ms));
   return {
     runs: runs.length, rows, bytes: runs[0]!.bytes, ms, rowsPerSec: rows / (ms / 1000),
-    bytesPerSec: runs[0]!.bytes / (ms / 1000), peakRssMb, errors: bad ? `HTTP ${bad.status}` : null,
+    bytesPerSec: runs[0]!.bytes / (ms / 1000), peakRssMb, startRssMb, errors: bad ? `HTTP ${bad.status}` : null,
   };
 }
 

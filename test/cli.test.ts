@@ -1,7 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
 import { runCommand } from '../src/cli.js';
 import { defaultConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
@@ -104,28 +103,6 @@ describe('cli', () => {
     expect((await run('token:revoke', key)).out).toEqual(['token revoked']);
     expect(await createTokenStore(db).findByKey(key)).toBeNull();
     expect((await run('token:revoke', key)).code).toBe(1);
-  });
-
-  it('a serving app answers at once as user:deactivate, user:activate and token:revoke leave a key', async () => {
-    // The app on a pool of its own, as the server's is while a command runs (test/app/embedded-owner.e2e.test.ts).
-    const config = defaultConfig({ DATABASE_URL: database.url, DB_POOL_MAX: 1, LOG_LEVEL: 'silent' });
-    const app = await buildApp(config, { database: await openDatabase(config) });
-    try {
-      const key = (await run('token:create', 'carol')).out.at(-1)!;
-      const answer = async () => {
-        const res = await app.inject({ url: '/api/v1/oms/customers/list-simple/?limit=1', headers: { authorization: `Token ${key}` } });
-        return [res.statusCode, (res.json() as { detail?: string }).detail];
-      };
-      expect(await answer()).toEqual([200, undefined]);
-      expect((await run('user:deactivate', 'carol')).code).toBe(0);
-      expect(await answer()).toEqual([401, 'User inactive or deleted.']);
-      expect((await run('user:activate', 'carol')).code).toBe(0);
-      expect(await answer()).toEqual([200, undefined]);
-      expect((await run('token:revoke', key)).code).toBe(0);
-      expect(await answer()).toEqual([401, 'Invalid token.']);
-    } finally {
-      await app.close();
-    }
   });
 
   it('prints usage and exits 2 on unknown commands, missing or extra arguments and unknown options', async () => {

@@ -7,7 +7,8 @@
  * the next, which keeps the data and prints no new token; SIGTERM exits 0.
  * One server is reused across the tests (each start costs seconds of CPU), and one process per
  * entry script shows how its commands reach the server's database: what each command does there
- * is tested in-process (test/cli.test.ts, test/customers/import.test.ts).
+ * is tested in-process (test/cli.test.ts, test/customers/import.test.ts and
+ * list-simple.http.test.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -84,7 +85,7 @@ describe('commands while the server owns the embedded DATA_DIR', () => {
   });
 
   // src/cli.ts: every command opens the database the same way (user:deactivate/activate and
-  // token:revoke against a serving app: test/cli.test.ts).
+  // token:revoke against a serving app: test/customers/list-simple.http.test.ts).
   it('token:create prints a key that works at once', async () => {
     const created = await cli('token:create', 'alice');
     expect(created.code, created.err).toBe(0);

@@ -1,8 +1,8 @@
 /**
  * The project's entry scripts (src/server.ts, src/cli.ts, bench/*.ts) as the tests start them:
  * as JavaScript transpiled once per run (test/global-setup.ts) by esbuild with tsx's options, the
- * transform tsx applies on every start of an npm script. `node --import tsx` costs ~0.8 s of CPU
- * more per process (tsx's loader thread, esbuild, the transform of every module).
+ * transform tsx applies on every start of an npm script. `node --import tsx` costs ~0.8-1.2 s of
+ * CPU more per process (tsx's loader thread and esbuild service, every module through its hooks).
  *
  * The copy mirrors the project: node_modules, prisma/ and package.json are linked beside src/ and
  * bench/, so paths taken relative to a module (the migrations, package.json, the XLSX worker,

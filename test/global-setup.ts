@@ -45,6 +45,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The entry scripts the tests run as processes, transpiled once (test/helpers/entry-scripts.ts).
   const transpiled = await transpileEntryScripts(project.config.root);
   project.provide('transpiledProject', transpiled);
+  // Watch mode: each rerun runs the sources as they are then.
+  project.onTestsRerun(async () => {
+    await transpileEntryScripts(project.config.root, transpiled);
+  });
   const removeTranspiled = () => rm(transpiled, { recursive: true, force: true });
   if (!serverUrl) {
     project.provide('serverTemplate', null);

@@ -8,7 +8,7 @@
  * bench/, so paths taken relative to a module (the migrations, package.json, the XLSX worker,
  * bench/loop-delay.mjs) resolve as they do from the sources.
  */
-import { mkdirSync, mkdtempSync, readdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
@@ -25,12 +25,19 @@ const TRANSPILED_FOLDERS = ['src', 'bench'];
 const LINKED = ['node_modules', 'prisma', 'package.json'];
 
 /**
- * Transpiles `root`'s src/ and bench/ into a new folder under the system's temporary one and
- * returns its path. Other files there are linked, not copied.
+ * Transpiles `root`'s src/ and bench/ into `into` (emptied first) or a new folder under the
+ * system's temporary one, and returns its path. Other files there are linked, not copied.
  */
-export async function transpileEntryScripts(root: string): Promise<string> {
-  // Real path: Node compares a script's import.meta.url (a real path) with process.argv[1] (src/lib/run-main.ts).
-  const out = realpathSync(mkdtempSync(join(tmpdir(), 'oms-transpiled-')));
+export async function transpileEntryScripts(root: string, into?: string): Promise<string> {
+  let out: string;
+  if (into) {
+    rmSync(into, { recursive: true, force: true });
+    mkdirSync(into);
+    out = into;
+  } else {
+    // Real path: Node compares a script's import.meta.url (a real path) with process.argv[1] (src/lib/run-main.ts).
+    out = realpathSync(mkdtempSync(join(tmpdir(), 'oms-transpiled-')));
+  }
   const files = TRANSPILED_FOLDERS.flatMap((folder) =>
     readdirSync(join(root, folder), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())

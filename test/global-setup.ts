@@ -17,13 +17,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { openPGlite, PGLITE_OPTIONS } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, withClient } from '../src/db/pool.js';
 import { serveSession } from '../src/db/session-socket-server.js';
+import { transpileEntryScripts } from './helpers/entry-scripts.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,9 +42,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const serverUrl = process.env.TEST_DATABASE_URL;
   // Both tarballs on every run: some tests start embedded servers of their own on any run.
   project.provide('embeddedTemplates', await embeddedTemplates(project.config.root));
+  // The entry scripts the tests run as processes, transpiled once (test/helpers/entry-scripts.ts).
+  const transpiled = await transpileEntryScripts(project.config.root);
+  project.provide('transpiledProject', transpiled);
+  // Watch mode: each rerun runs the sources as they are then.
+  project.onTestsRerun(async () => {
+    await transpileEntryScripts(project.config.root, transpiled);
+  });
+  const removeTranspiled = () => rm(transpiled, { recursive: true, force: true });
   if (!serverUrl) {
     project.provide('serverTemplate', null);
-    return async () => undefined;
+    return removeTranspiled;
   }
 
   const name = `oms_template_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -59,6 +68,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('serverTemplate', name);
   return async () => {
+    await removeTranspiled();
     await withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
   };
 }

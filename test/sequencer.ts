@@ -14,7 +14,6 @@ export const LONG_FILES = [
   'test/customers/export.test.ts',
   'test/app/embedded-owner.e2e.test.ts',
   'test/customers/export-stall.test.ts',
-  'test/app/server.e2e.test.ts',
   'test/rest/xlsx-export.test.ts',
   'test/build.test.ts',
   'test/db/embedded.test.ts',

@@ -1,64 +1,22 @@
 /**
- * The newcomer's path, as a real process: `src/server.ts` on the embedded
- * database with an empty data directory migrates, seeds, prints a working demo
- * token, serves, and exits cleanly on SIGTERM; a restart keeps the data.
+ * The server's start: as a real process, a bad configuration is refused with exit code 2;
+ * on a DATABASE_URL with SEED_DEMO_DATA unset it migrates and seeds nothing. The newcomer's
+ * path on the embedded database (migrate, seed, demo token, restart, SIGTERM) is tested in
+ * test/app/embedded-owner.e2e.test.ts, on the server processes started there (each start
+ * costs seconds of CPU).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { createTestDatabase, createTestPool } from '../helpers/database.js';
-import { environmentWithout, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { entryScript } from '../helpers/entry-scripts.js';
+import { PROJECT_ROOT } from '../helpers/server-process.js';
 
-const root = new URL('../..', import.meta.url).pathname;
-const dataDir = mkdtempSync(join(tmpdir(), 'oms-e2e-'));
-// Servers still running when a test fails are killed, so no process outlives the suite.
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-function start(env: Record<string, string>): Promise<ServerProcess> {
-  return startServerProcess({ ...environmentWithout('DATABASE_URL', 'TEST_DATABASE_URL'), PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env }, children);
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    child.removeAllListeners('exit');
-    child.on('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
-
-describe('server process on the embedded database', () => {
-  it('first start migrates, seeds and prints a demo token that works; SIGTERM exits 0; a restart keeps the data', async () => {
-    const first = await start({});
-    const token = /"demoToken":"([0-9a-f]{40})"/.exec(first.output())?.[1];
-    expect(token).toBeDefined();
-    expect(first.output()).toContain(`curl -H 'Authorization: Token ${token}' http://127.0.0.1:`);
-    const url = `http://127.0.0.1:${first.port}/api/v1/oms/customers/list-simple/`;
-    const res = await fetch(url, { headers: { authorization: `Token ${token}` } });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ count: 10, previous: null });
-    expect(await stop(first.child)).toBe(0);
-    // The token appears in that one start-up line only.
-    expect(first.output().split(token!).length - 1).toBe(2);
-
-    const second = await start({});
-    expect(second.output()).not.toContain('demoToken');
-    const again = await fetch(`http://127.0.0.1:${second.port}/api/v1/oms/customers/list-simple/?limit=1`, {
-      headers: { authorization: `Token ${token}` },
-    });
-    expect((await again.json()) as unknown).toMatchObject({ count: 10 });
-    expect(await stop(second.child)).toBe(0);
-  }, 120_000);
-
+describe('server process', () => {
   it('refuses a bad configuration with one clear line and exit code 2', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: root,
+    const child = spawn(process.execPath, entryScript('src/server.ts'), {
+      cwd: PROJECT_ROOT,
       env: { ...process.env, PORT: 'eighty' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { demoCustomers } from '../../src/customers/demo-data.js';
 import { createTokenStore } from '../../src/auth/token-store.js';
+import { runCommand } from '../../src/cli.js';
 
 const B = '/api/v1/oms/customers/list-simple/';
 const NOT_PROVIDED = '{"detail":"Authentication credentials were not provided."}';
@@ -54,6 +55,27 @@ describe('GET /list-simple/ authentication (DRF TokenAuthentication)', () => {
     expect((await get({ authorization: `Token ${key}` })).statusCode).toBe(200);
     await tokens.revoke(key);
     expect((await get({ authorization: `Token ${key}` })).body).toBe('{"detail":"Invalid token."}');
+  });
+
+  // As processes while a server serves: test/app/embedded-owner.e2e.test.ts.
+  it('answers at once as the commands token:create, user:deactivate, user:activate and token:revoke leave a key', async () => {
+    const command = async (...args: string[]) => {
+      const out: string[] = [];
+      expect(await runCommand(t.db, args, (line) => out.push(...line.split('\n')), () => undefined), args.join(' ')).toBe(0);
+      return out;
+    };
+    const key = (await command('token:create', 'carol')).at(-1)!;
+    const answer = async () => {
+      const res = await get({ authorization: `Token ${key}` });
+      return [res.statusCode, (res.json() as { detail?: string }).detail];
+    };
+    expect(await answer()).toEqual([200, undefined]);
+    await command('user:deactivate', 'carol');
+    expect(await answer()).toEqual([401, 'User inactive or deleted.']);
+    await command('user:activate', 'carol');
+    expect(await answer()).toEqual([200, undefined]);
+    await command('token:revoke', key);
+    expect(await answer()).toEqual([401, 'Invalid token.']);
   });
 });
 

@@ -1,9 +1,11 @@
 /**
- * `src/server.ts` as a real process (run by tsx, as the npm scripts run it), for the tests that need
- * the process itself: its exit codes, its signals, its log. Resolves once it logged that it is ready
- * and where it listens; rejects with its output if it exits first.
+ * `src/server.ts` as a real process (transpiled as tsx transpiles it for the npm scripts, see
+ * entry-scripts.ts), for the tests that need the process itself: its exit codes, its signals, its
+ * log. Resolves once it logged that it is ready and where it listens; rejects with its output if
+ * it exits first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { entryScript } from './entry-scripts.js';
 
 export const PROJECT_ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -18,7 +20,7 @@ export interface ServerProcess {
 
 /** Starts the server with exactly `env` (nothing inherited that the caller did not pass); `children` collects it for clean-up. */
 export function startServerProcess(env: NodeJS.ProcessEnv, children?: Set<ChildProcess>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, entryScript('src/server.ts'), { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children?.add(child);
   let out = '';
   return new Promise((resolve, reject) => {

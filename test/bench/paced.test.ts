@@ -57,8 +57,8 @@ describe('paced client', () => {
     expect(r.errors).toBe(0);
     expect(r.p50).toBeGreaterThanOrEqual(19);
     // Upper bounds here are ones only a wrong measurement crosses: on two shared, loaded cores the
-    // test's own event loop adds tens of ms to an answer (57 ms seen for this 20 ms server).
-    expect(r.p50).toBeLessThan(100);
+    // test's own event loop adds tens of ms to an answer (57 and 106 ms seen for this 20 ms server).
+    expect(r.p50).toBeLessThan(200);
     expect(r.achievedRps).toBeGreaterThan(90);
     expect(r.achievedRps).toBeLessThan(110);
     // Evenly: the typical gap between arrivals is the 10 ms interval, not 0 (a burst) and a wait.
@@ -90,10 +90,11 @@ describe('paced client', () => {
     expect(server.arrivals).toHaveLength(100);
     expect(r.errors).toBe(0);
     expect(r.achievedRps).toBeGreaterThan(90);
-    // The first request of the stall waited it out; the median request never saw it.
+    // The first request of the stall waited it out; the median request never saw it (a client that
+    // held every request behind the stall would put the median near 300 ms; 156 ms seen under load).
     expect(r.max).toBeGreaterThanOrEqual(290);
     expect(r.p99).toBeGreaterThan(250);
-    expect(r.p50).toBeLessThan(150);
+    expect(r.p50).toBeLessThan(250);
   });
 
   it('past its socket cap queues due requests in the client and counts that wait as latency', async () => {

@@ -3,13 +3,21 @@
  * named database on the server at TEST_DATABASE_URL when it is set, otherwise
  * an in-memory embedded PGlite of its own. Both are copies of the run's
  * templates (test/global-setup.ts).
+ *
+ * A migrated embedded database is reused within the worker process (vitest runs
+ * a worker's files one after another in one process): drop() ends its clients,
+ * resets it to the template and checks it (test/helpers/embedded-reuse.ts); if
+ * it equals a fresh copy it waits for the next file, otherwise it is closed.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { inject, type ProvidedContext } from 'vitest';
-import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { EMBEDDED_MAX_CONNECTIONS, EMBEDDED_SOCKET_LIMIT, openPGlite, startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { createPool, withClient } from '../../src/db/pool.js';
+import { serveSession } from '../../src/db/session-socket-server.js';
+import { captureTemplateState, resetToTemplate, type TemplateState } from './embedded-reuse.js';
 
 export interface TestDatabase {
   url: string;
@@ -29,14 +37,25 @@ export function createTestDatabase(): Promise<TestDatabase> {
   return copyOfTemplate('fresh');
 }
 
+export interface MigratedTestDatabaseOptions {
+  /**
+   * False for a newly loaded embedded PGlite, never used by another file and
+   * closed by drop(). Default true: one a previous file of this worker dropped,
+   * reset and verified equal to a fresh copy, when there is one.
+   */
+  reusable?: boolean;
+}
+
 /** A test database with prisma/migrations applied. */
-export function createMigratedTestDatabase(): Promise<TestDatabase> {
+export function createMigratedTestDatabase(options: MigratedTestDatabaseOptions = {}): Promise<TestDatabase> {
+  if (!hasRealServer() && options.reusable !== false) return reusableEmbeddedCopy();
   return copyOfTemplate('migrated');
 }
 
 async function copyOfTemplate(kind: 'fresh' | 'migrated'): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
+    // The unmigrated template is not reused: nearly every test of one migrates it, which a reset cannot undo.
     const server = await startEmbeddedPostgres({ dataDir: 'memory', loadDataDir: await embeddedTemplate(kind) });
     return { url: server.url, embedded: true, drop: () => server.stop() };
   }
@@ -52,6 +71,53 @@ async function copyOfTemplate(kind: 'fresh' | 'migrated'): Promise<TestDatabase>
       await withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
+}
+
+/** Migrated embedded PGlites that equal a fresh copy, waiting for the next file of this worker. At most one: memory. */
+const idleEmbedded: PGlite[] = [];
+const MAX_IDLE_EMBEDDED = 1;
+/** The migrated template's state, captured from the first copy this worker loads. */
+let templateState: Promise<TemplateState> | undefined;
+
+/** What this worker's migrated embedded databases did so far (for test/db/test-database-reuse.test.ts). */
+export const embeddedReuse = { loaded: 0, reused: 0, discarded: [] as string[][] };
+
+async function reusableEmbeddedCopy(): Promise<TestDatabase> {
+  let db = idleEmbedded.pop();
+  if (db) embeddedReuse.reused++;
+  else {
+    db = await openPGlite({ loadDataDir: await embeddedTemplate('migrated') });
+    embeddedReuse.loaded++;
+    // Captured before anything connects: this copy is still exactly the template.
+    try {
+      await (templateState ??= captureTemplateState(db));
+    } catch (error) {
+      templateState = undefined;
+      await db.close();
+      throw error;
+    }
+  }
+  const pglite = db;
+  // A new listener (a new port) for each file: a pool a previous file left open cannot reach this one.
+  const server = await serveSession(pglite, EMBEDDED_SOCKET_LIMIT);
+  let dropping: Promise<void> | undefined;
+  const drop = async () => {
+    // Ends every client connection (rolling back what it left open) before the reset.
+    await server.stop();
+    let differing: string[];
+    try {
+      differing = await resetToTemplate(pglite, await templateState!);
+    } catch (error) {
+      differing = [`reset failed: ${(error as Error).message}`];
+    }
+    if (differing.length === 0 && idleEmbedded.length < MAX_IDLE_EMBEDDED) {
+      idleEmbedded.push(pglite);
+      return;
+    }
+    if (differing.length > 0) embeddedReuse.discarded.push(differing);
+    await pglite.close().catch(() => undefined);
+  };
+  return { url: `postgresql://postgres@${server.address}/postgres`, embedded: true, drop: () => (dropping ??= drop()) };
 }
 
 /** A pool on the test database; embedded ones are capped at EMBEDDED_MAX_CONNECTIONS. */

@@ -7,7 +7,8 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createMigratedTestDatabase, embeddedReuse, hasRealServer, type TestDatabase } from '../helpers/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createMigratedTestDatabase, createTestDatabase, createTestPool, embeddedReuse, hasRealServer, type TestDatabase } from '../helpers/database.js';
 
 /** Everything a test can see in a database and its session, as plain values. */
 async function observe(database: TestDatabase) {
@@ -101,6 +102,24 @@ describe.skipIf(hasRealServer())('a reused embedded test database', () => {
       const after = await observe(next);
       expect(after.rows['public.customer']).toMatchObject([{ id: 1, email: 'first@example.com' }]);
       expect(after.rows['public.customer_count']).toMatchObject([{ n: '1' }]);
+    } finally {
+      await next.drop();
+      await fresh.drop();
+    }
+  });
+
+  it('takes an unmigrated database its file migrated for the next migrated one, as it then equals the template', async () => {
+    const unmigrated = await createTestDatabase();
+    const pool = createTestPool(unmigrated);
+    await migrate(pool);
+    await pool.end();
+    const reusedBefore = embeddedReuse.reused;
+    await unmigrated.drop();
+    const next = await createMigratedTestDatabase();
+    const fresh = await createMigratedTestDatabase({ reusable: false });
+    try {
+      expect(embeddedReuse.reused).toBe(reusedBefore + 1);
+      expect(await observe(next)).toEqual(await observe(fresh));
     } finally {
       await next.drop();
       await fresh.drop();

@@ -4,17 +4,18 @@
  * an in-memory embedded PGlite of its own. Both are copies of the run's
  * templates (test/global-setup.ts).
  *
- * A migrated embedded database is reused within the worker process (vitest runs
- * a worker's files one after another in one process): drop() ends its clients,
- * resets it to the template and checks it (test/helpers/embedded-reuse.ts); if
- * it equals a fresh copy it waits for the next file, otherwise it is closed.
+ * Embedded databases are reused within the worker process (vitest runs a
+ * worker's files one after another in one process): drop() ends its clients,
+ * resets it to the migrated template and checks it (test/helpers/embedded-reuse.ts);
+ * if it equals a fresh copy it waits for the next file asking for a migrated
+ * database, otherwise it is closed.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { inject, type ProvidedContext } from 'vitest';
-import { EMBEDDED_MAX_CONNECTIONS, EMBEDDED_SOCKET_LIMIT, openPGlite, startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { EMBEDDED_MAX_CONNECTIONS, EMBEDDED_SOCKET_LIMIT, openPGlite } from '../../src/db/embedded.js';
 import { createPool, withClient } from '../../src/db/pool.js';
 import { serveSession } from '../../src/db/session-socket-server.js';
 import { captureTemplateState, resetToTemplate, type TemplateState } from './embedded-reuse.js';
@@ -23,7 +24,7 @@ export interface TestDatabase {
   url: string;
   /** True for embedded PGlite: one connection, transactions serialised (see src/db/embedded.ts). */
   embedded: boolean;
-  /** Drops the database (terminating its connections) or stops the embedded server. */
+  /** Drops the database (terminating its connections); embedded: ends its connections, then keeps it for reuse or closes it. */
   drop(): Promise<void>;
 }
 
@@ -32,33 +33,33 @@ export function hasRealServer(): boolean {
   return Boolean(process.env.TEST_DATABASE_URL);
 }
 
-/** A database with nothing in it yet: no migration applied. */
+/**
+ * A database with nothing in it yet: no migration applied. Embedded ones are
+ * always newly loaded; dropped after the file migrated it, one that then
+ * equals the migrated template is kept for the next migrated database.
+ */
 export function createTestDatabase(): Promise<TestDatabase> {
+  if (!hasRealServer()) return embeddedCopy('fresh');
   return copyOfTemplate('fresh');
 }
 
 export interface MigratedTestDatabaseOptions {
   /**
-   * False for a newly loaded embedded PGlite, never used by another file and
-   * closed by drop(). Default true: one a previous file of this worker dropped,
-   * reset and verified equal to a fresh copy, when there is one.
+   * False for a newly loaded embedded PGlite, never used by another file.
+   * Default true: one a previous file of this worker dropped, reset and
+   * verified equal to a fresh copy, when there is one.
    */
   reusable?: boolean;
 }
 
 /** A test database with prisma/migrations applied. */
 export function createMigratedTestDatabase(options: MigratedTestDatabaseOptions = {}): Promise<TestDatabase> {
-  if (!hasRealServer() && options.reusable !== false) return reusableEmbeddedCopy();
+  if (!hasRealServer()) return embeddedCopy(options.reusable === false ? 'migrated, new' : 'migrated');
   return copyOfTemplate('migrated');
 }
 
 async function copyOfTemplate(kind: 'fresh' | 'migrated'): Promise<TestDatabase> {
-  const serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) {
-    // The unmigrated template is not reused: nearly every test of one migrates it, which a reset cannot undo.
-    const server = await startEmbeddedPostgres({ dataDir: 'memory', loadDataDir: await embeddedTemplate(kind) });
-    return { url: server.url, embedded: true, drop: () => server.stop() };
-  }
+  const serverUrl = process.env.TEST_DATABASE_URL!;
   const name = `oms_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const template = kind === 'migrated' ? ` TEMPLATE "${provided('serverTemplate')}"` : '';
   await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"${template}`));
@@ -76,39 +77,52 @@ async function copyOfTemplate(kind: 'fresh' | 'migrated'): Promise<TestDatabase>
 /** Migrated embedded PGlites that equal a fresh copy, waiting for the next file of this worker. At most one: memory. */
 const idleEmbedded: PGlite[] = [];
 const MAX_IDLE_EMBEDDED = 1;
-/** The migrated template's state, captured from the first copy this worker loads. */
+/** The migrated template's state, captured from the first migrated copy this worker loads. */
 let templateState: Promise<TemplateState> | undefined;
 
-/** What this worker's migrated embedded databases did so far (for test/db/test-database-reuse.test.ts). */
+/** What this worker's embedded databases did so far (for test/db/test-database-reuse.test.ts). */
 export const embeddedReuse = { loaded: 0, reused: 0, discarded: [] as string[][] };
 
-async function reusableEmbeddedCopy(): Promise<TestDatabase> {
-  let db = idleEmbedded.pop();
+/** An embedded database served on a port of its own; its PGlite is an idle one or newly loaded ('fresh' never reuses one). */
+async function embeddedCopy(kind: 'fresh' | 'migrated' | 'migrated, new'): Promise<TestDatabase> {
+  let db = kind === 'migrated' ? idleEmbedded.pop() : undefined;
   if (db) embeddedReuse.reused++;
   else {
-    db = await openPGlite({ loadDataDir: await embeddedTemplate('migrated') });
+    db = await openPGlite({ loadDataDir: await embeddedTemplate(kind === 'fresh' ? 'fresh' : 'migrated') });
     embeddedReuse.loaded++;
     // Captured before anything connects: this copy is still exactly the template.
-    try {
-      await (templateState ??= captureTemplateState(db));
-    } catch (error) {
-      templateState = undefined;
-      await db.close();
-      throw error;
+    if (kind !== 'fresh') {
+      try {
+        await (templateState ??= captureTemplateState(db));
+      } catch (error) {
+        templateState = undefined;
+        await db.close();
+        throw error;
+      }
     }
   }
   const pglite = db;
   // A new listener (a new port) for each file: a pool a previous file left open cannot reach this one.
-  const server = await serveSession(pglite, EMBEDDED_SOCKET_LIMIT);
+  let server;
+  try {
+    server = await serveSession(pglite, EMBEDDED_SOCKET_LIMIT);
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  const stopServing = server.stop;
   let dropping: Promise<void> | undefined;
   const drop = async () => {
     // Ends every client connection (rolling back what it left open) before the reset.
-    await server.stop();
-    let differing: string[];
-    try {
-      differing = await resetToTemplate(pglite, await templateState!);
-    } catch (error) {
-      differing = [`reset failed: ${(error as Error).message}`];
+    await stopServing();
+    // A fresh copy counts only once this worker knows the template (a migrated copy was loaded before).
+    let differing = ['template not captured yet'];
+    if (templateState) {
+      try {
+        differing = await resetToTemplate(pglite, await templateState);
+      } catch (error) {
+        differing = [`reset failed: ${(error as Error).message}`];
+      }
     }
     if (differing.length === 0 && idleEmbedded.length < MAX_IDLE_EMBEDDED) {
       idleEmbedded.push(pglite);

@@ -47,7 +47,11 @@ export interface MigratedTestDatabaseOptions {
   /**
    * False for a newly loaded embedded PGlite, never used by another file.
    * Default true: one a previous file of this worker dropped, reset and
-   * verified equal to a fresh copy, when there is one.
+   * verified equal to a fresh copy, when there is one. No file needs false
+   * today: on embedded databases none stops the server, connects as another
+   * role or counts connections (the pg_stat_activity tests are real-server
+   * only), and the session state test/db/session-state.test.ts reads is part
+   * of the reset's check; embedded.test.ts starts servers of its own.
    */
   reusable?: boolean;
 }

@@ -80,7 +80,9 @@ describe.skipIf(hasRealServer())('a reused embedded test database', () => {
     await left.query(`PREPARE leftover AS SELECT 1`);
     await left.query(`SELECT pg_advisory_lock(42)`);
     await left.query(`LISTEN leftover`);
+    await left.query(`SET default_transaction_isolation = 'serializable'`);
     await left.query(`BEGIN`);
+    await left.query(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
     // Left open: nothing else reaches this session until drop() ends the connection.
     await left.query(`INSERT INTO customer (omnitron_id, email) VALUES (1, 'uncommitted@example.com')`);
 

@@ -81,8 +81,11 @@ export async function captureTemplateState(db: PGlite): Promise<TemplateState> {
     parts.push(`SELECT ${literal(name)}, (SELECT count(*) FROM ${name})::text || ' ' || ${digest(`ROW(${kept.join(', ')})`, from)}`);
   }
   // PL/pgSQL's own settings appear once the session first runs a PL/pgSQL function (the migrations' triggers).
+  // transaction_isolation, _read_only and _deferrable are set anew by every BEGIN (from default_transaction_*, compared); their
+  // source is that of the last transaction's SET TRANSACTION, which RESET ALL leaves.
   const settings = `FROM pg_settings WHERE NOT (name LIKE 'plpgsql.%' AND source = 'default')`;
-  parts.push(`SELECT 'settings', ${digest('ROW(name, setting, source)', settings)}`);
+  const setting = `ROW(name, setting, CASE WHEN name IN ('transaction_isolation', 'transaction_read_only', 'transaction_deferrable') THEN NULL ELSE source END)`;
+  parts.push(`SELECT 'settings', ${digest(setting, settings)}`);
   parts.push(`SELECT 'file settings', ${digest('ROW(name, setting, applied, error)', 'FROM pg_file_settings')}`);
   parts.push(
     `SELECT 'session', ${digest(

@@ -32,7 +32,7 @@ export const EMBEDDED_MAX_CONNECTIONS = 1;
  * second pool (a migration run before the app's pool) or operator commands
  * run against the running server are not refused.
  */
-const SOCKET_LIMIT = 8;
+export const EMBEDDED_SOCKET_LIMIT = 8;
 
 /**
  * How every PGlite cluster is made and started (measured here, a cluster loaded from a dump):
@@ -87,7 +87,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   });
   let server;
   try {
-    server = await serveSession(db, SOCKET_LIMIT);
+    server = await serveSession(db, EMBEDDED_SOCKET_LIMIT);
   } catch (error) {
     await db.close();
     throw error;

@@ -11,14 +11,18 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Slowest first. A file missing here only starts later; test/sequencer.test.ts checks that each name exists. */
 export const LONG_FILES = [
-  'test/customers/export.test.ts',
-  'test/app/embedded-owner.e2e.test.ts',
   'test/customers/export-stall.test.ts',
-  'test/rest/xlsx-export.test.ts',
-  'test/build.test.ts',
-  'test/db/embedded.test.ts',
+  'test/customers/export.test.ts',
   'test/app/docs-browser.e2e.test.ts',
-  'test/cli.test.ts',
+  'test/rest/xlsx-export.test.ts',
+  'test/app/embedded-owner.e2e.test.ts',
+  'test/app/hostile-clients.test.ts',
+  'test/build.test.ts',
+  'test/db/test-database-reuse.test.ts',
+  'test/db/customer-summaries.test.ts',
+  'test/db/embedded.test.ts',
+  'test/bench/paced.test.ts',
+  'test/rest/renderers-xlsx.test.ts',
 ];
 
 export default class LongFilesFirst extends BaseSequencer {

@@ -32,7 +32,7 @@ export const EMBEDDED_MAX_CONNECTIONS = 1;
  * second pool (a migration run before the app's pool) or operator commands
  * run against the running server are not refused.
  */
-export const EMBEDDED_SOCKET_LIMIT = 8;
+const EMBEDDED_SOCKET_LIMIT = 8;
 
 /**
  * How every PGlite cluster is made and started (measured here, a cluster loaded from a dump):
@@ -85,13 +85,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     ...(dataDir === undefined ? {} : { dataDir }),
     ...(opts.loadDataDir === undefined ? {} : { loadDataDir: opts.loadDataDir }),
   });
-  let server;
-  try {
-    server = await serveSession(db, EMBEDDED_SOCKET_LIMIT);
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
+  const server = await serveOrClose(db);
   const url = `postgresql://postgres@${server.address}/postgres`;
 
   let stopping: Promise<void> | undefined;
@@ -101,4 +95,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await db.close();
   };
   return { url, stop: () => (stopping ??= shutdown()) };
+}
+
+/** Serves `db` on a new loopback port; closes it if that fails, so that no PGlite is left running unowned. */
+export async function serveOrClose(db: PGlite): Promise<Awaited<ReturnType<typeof serveSession>>> {
+  try {
+    return await serveSession(db, EMBEDDED_SOCKET_LIMIT);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
 }

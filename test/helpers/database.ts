@@ -15,9 +15,8 @@ import { readFile } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { inject, type ProvidedContext } from 'vitest';
-import { EMBEDDED_MAX_CONNECTIONS, EMBEDDED_SOCKET_LIMIT, openPGlite } from '../../src/db/embedded.js';
+import { EMBEDDED_MAX_CONNECTIONS, openPGlite, serveOrClose } from '../../src/db/embedded.js';
 import { createPool, withClient } from '../../src/db/pool.js';
-import { serveSession } from '../../src/db/session-socket-server.js';
 import { captureTemplateState, resetToTemplate, type TemplateState } from './embedded-reuse.js';
 
 export interface TestDatabase {
@@ -107,13 +106,7 @@ async function embeddedCopy(kind: 'fresh' | 'migrated' | 'migrated, new'): Promi
   }
   const pglite = db;
   // A new listener (a new port) for each file: a pool a previous file left open cannot reach this one.
-  let server;
-  try {
-    server = await serveSession(pglite, EMBEDDED_SOCKET_LIMIT);
-  } catch (error) {
-    await pglite.close();
-    throw error;
-  }
+  const server = await serveOrClose(pglite);
   const stopServing = server.stop;
   let dropping: Promise<void> | undefined;
   const drop = async () => {

@@ -32,9 +32,9 @@ const env = {
 
 const startServer = () => startServerProcess(env, children);
 
-/** Runs a script the way its npm script does (entry-scripts.ts), to its end. */
-function run(script: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [...entryScript(script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a script the way its npm script does (entry-scripts.ts), to its end; `env` above unless given another. */
+function runWith(runEnv: NodeJS.ProcessEnv, script: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [...entryScript(script), ...args], { cwd: root, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   let err = '';
@@ -42,6 +42,7 @@ function run(script: string, ...args: string[]): Promise<{ code: number | null; 
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
 }
+const run = (script: string, ...args: string[]) => runWith(env, script, ...args);
 const cli = (...args: string[]) => run('src/cli.ts', ...args);
 
 const exited = (child: ChildProcess) =>
@@ -135,15 +136,7 @@ describe('one server per DATA_DIR', () => {
 describe('--help', () => {
   it('every npm command prints its usage on stdout and exits 0 without touching DATA_DIR; wrong arguments exit 2', async () => {
     const empty = join(dataDir, '..', `oms-owner-help-${process.pid}`);
-    const help = (script: string, ...args: string[]) =>
-      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [...entryScript(script), ...args], { cwd: root, env: { ...env, DATA_DIR: empty } });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-        child.on('close', (code) => resolve({ code, out, err }));
-      });
+    const help = (script: string, ...args: string[]) => runWith({ ...env, DATA_DIR: empty }, script, ...args);
     // One process per entry script: each command's --help and -h are tested in-process (test/cli.test.ts).
     const cases: [string, string[], string][] = [
       ['src/cli.ts', ['token:create', '--help'], 'npm run token:create'],

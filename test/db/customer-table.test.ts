@@ -28,7 +28,6 @@ beforeEach(async () => {
   await pool.query('TRUNCATE customer RESTART IDENTITY');
 });
 
-
 async function insertCustomer(created = '2020-01-02T03:04:05.123456Z', modified = created): Promise<number> {
   const result = await pool.query<{ id: number }>(
     `INSERT INTO customer (omnitron_id, email, created_date, modified_date) VALUES (1, 'a@example.com', $1, $2) RETURNING id`,

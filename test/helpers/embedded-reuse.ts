@@ -56,10 +56,9 @@ export async function captureTemplateState(db: PGlite): Promise<TemplateState> {
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
      WHERE n.nspname IN ('pg_catalog', 'information_schema') AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
      GROUP BY 1 ORDER BY 1`);
-  const tables = await db.query<{ name: string; columns: string[]; rows: number }>(`
+  const tables = await db.query<{ name: string; columns: string[] }>(`
     SELECT format('%I.%I', n.nspname, c.relname) AS name,
-           array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = '') AS columns,
-           0 AS rows
+           array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = '') AS columns
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
      WHERE ${USER_SCHEMA} AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
      GROUP BY 1 ORDER BY 1`);

@@ -43,7 +43,8 @@ export async function transpileEntryScripts(root: string, into?: string): Promis
       .filter((entry) => entry.isFile())
       .map((entry) => join(entry.parentPath, entry.name)),
   );
-  const typescript = files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'));
+  const isTypeScript = (file: string) => file.endsWith('.ts') && !file.endsWith('.d.ts');
+  const typescript = files.filter(isTypeScript);
   // What tsx passes esbuild (tsx/dist: target, keepNames, format); tsconfig.json is read by esbuild as by tsx.
   await build({
     entryPoints: typescript,
@@ -55,7 +56,7 @@ export async function transpileEntryScripts(root: string, into?: string): Promis
     keepNames: true,
     logLevel: 'error',
   });
-  for (const file of files.filter((f) => !typescript.includes(f))) {
+  for (const file of files.filter((f) => !isTypeScript(f))) {
     const target = join(out, relative(root, file));
     mkdirSync(dirname(target), { recursive: true });
     symlinkSync(file, target);

@@ -140,18 +140,20 @@ describe.skipIf(hasRealServer())('a reused embedded test database', () => {
     ['statistics gathered', `INSERT INTO customer (omnitron_id, email) VALUES (1, 'a@example.com'); ANALYZE customer`, 'pg_catalog.pg_statistic'],
   ] as const;
 
-  it(`is not reused after ${changes.map(([what]) => what).join(', ')}: the next file gets a newly loaded copy`, async () => {
+  it(`is not reused after ${changes.map(([what]) => what).join(', ')}: it is closed, and the next file gets a clean copy`, async () => {
     const used = await createMigratedTestDatabase();
     const before = await observe(used);
     await run(used, ...changes.map(([, change]) => change));
-    const { loaded, discarded } = embeddedReuse;
+    const { discarded } = embeddedReuse;
     const discardedBefore = discarded.length;
+    const idleBefore = embeddedReuse.idle;
     await used.drop();
     expect(discarded).toHaveLength(discardedBefore + 1);
     for (const [what, , part] of changes) expect(discarded.at(-1), what).toContain(part);
+    // Not kept for the next file, though there is room (`used` was an idle one, or none was idle): closed.
+    expect(embeddedReuse.idle).toBe(idleBefore);
     const next = await createMigratedTestDatabase();
     try {
-      expect(embeddedReuse.loaded).toBe(loaded + 1);
       expect(await observe(next)).toEqual(before);
     } finally {
       await next.drop();

@@ -77,14 +77,25 @@ async function copyOfTemplate(kind: 'fresh' | 'migrated'): Promise<TestDatabase>
   };
 }
 
-/** Migrated embedded PGlites that equal a fresh copy, waiting for the next file of this worker. At most one: memory. */
+/**
+ * Migrated embedded PGlites that equal a fresh copy, waiting for the next file of this worker. Up to
+ * three, as files use up to three at once (a load costs ~1.5 CPU-s, a reuse ~0.1); a worker with
+ * three idle stays near 1 GB resident.
+ */
 const idleEmbedded: PGlite[] = [];
-const MAX_IDLE_EMBEDDED = 1;
+const MAX_IDLE_EMBEDDED = 3;
 /** The migrated template's state, captured from the first migrated copy this worker loads. */
 let templateState: Promise<TemplateState> | undefined;
 
 /** What this worker's embedded databases did so far (for test/db/test-database-reuse.test.ts). */
-export const embeddedReuse = { loaded: 0, reused: 0, discarded: [] as string[][] };
+export const embeddedReuse = {
+  loaded: 0,
+  reused: 0,
+  discarded: [] as string[][],
+  get idle(): number {
+    return idleEmbedded.length;
+  },
+};
 
 /** An embedded database served on a port of its own; its PGlite is an idle one or newly loaded ('fresh' never reuses one). */
 async function embeddedCopy(kind: 'fresh' | 'migrated' | 'migrated, new'): Promise<TestDatabase> {

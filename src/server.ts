@@ -6,10 +6,6 @@
 import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, ConfigSchema, loadConfig, seedsDemoData, type Config } from './config.js';
-import { buildApp } from './app.js';
-import { openDatabase } from './db/database.js';
-import { prepareDatabase } from './customers/prepare.js';
-import { statementTimeoutMismatch } from './db/statement-timeout.js';
 import { commandLineOrExit, type CommandSpec } from './command-line.js';
 
 const SERVER_COMMAND: CommandSpec = {
@@ -23,6 +19,14 @@ const SERVER_COMMAND: CommandSpec = {
 };
 
 export async function startServer(config: Config) {
+  // Loaded here rather than at the top: `--help` and a bad configuration answer without loading the
+  // app, the database drivers and Prisma (about a second of CPU).
+  const [{ buildApp }, { openDatabase }, { prepareDatabase }, { statementTimeoutMismatch }] = await Promise.all([
+    import('./app.js'),
+    import('./db/database.js'),
+    import('./customers/prepare.js'),
+    import('./db/statement-timeout.js'),
+  ]);
   const database = await openDatabase(config, { role: 'server' });
   const app = await buildApp(config, { database });
   try {

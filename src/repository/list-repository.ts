@@ -24,6 +24,7 @@ import { CsvRowEndings } from './csv-row-endings.js';
 import { createPgReads, type ListReads } from './list-reads.js';
 import { COUNT_CACHE_ENTRIES, createCountCache } from './count-cache.js';
 import { pageReadStatement, type PageReadResult } from './page-read.js';
+import { createBucketTotalsCache } from './bucket-totals.js';
 
 export interface PageQuery {
   conditions: readonly Condition[];
@@ -138,17 +139,28 @@ export function createListRepository(
   // One statement, so the slots are summed in one snapshot (no slot rows at all reads as 0).
   const versionSum = versionTable ? raw(`SELECT coalesce(sum(n), 0)::text AS v FROM "${versionTable}"`) : null;
   const counts = versionTable && countCacheEntries > 0 ? createCountCache(countCacheEntries) : null;
+  // The summaries' totals, which the version tells current (bucket-totals.ts): only with both.
+  const totals = versionSum && summaries
+    ? createBucketTotalsCache({
+        statements: sql.totalsStatements(versionSum),
+        read: (statement) => onReadPool(async (readPool) => (await readPool.query<{ v: string; t: unknown }>(statement)).rows[0]),
+      })
+    : null;
+  const known = versionSum && totals ? { version: versionSum, of: totals.of } : undefined;
 
   /** The rows of `page` at `offset`, or null where none can be read: past any count, or no page asked for. */
   const pageAt = (read: PageRead, offset: number): PageAt | null =>
-    Number.isSafeInteger(offset) && offset >= 0 ? { statement: sql.page(read.conditions, read.ordering, offset, read.limit), offset } : null;
+    Number.isSafeInteger(offset) && offset >= 0 ? { statement: sql.page(read.conditions, read.ordering, offset, read.limit, known), offset } : null;
 
   /** One page-read statement; a count it took is kept under the version it read. */
   async function readOn(readPool: pg.Pool, read: PageRead, gate: Sql | null, page: PageAt | null): Promise<PageReadResult> {
+    // Counts are cached under the statement without totals: the same filter, whatever totals it ran with.
     const statement = countQuery(read.conditions);
-    const known = counts?.latest(statement);
-    const result = await readsOn(readPool).pageRead(pageReadStatement({ gate, version: versionSum, count: statement, known, page }));
-    if (counts && result.version !== null && result.count !== null && result.version !== known?.version) counts.set(statement, result.version, result.count);
+    const cached = counts?.latest(statement);
+    const counting = read.conditions.length > 0 && known ? sql.count(read.conditions, known) : statement;
+    const result = await readsOn(readPool).pageRead(pageReadStatement({ gate, version: versionSum, count: counting, known: cached, page }));
+    if (counts && result.version !== null && result.count !== null && result.version !== cached?.version) counts.set(statement, result.version, result.count);
+    totals?.seen(result.version);
     return result;
   }
 

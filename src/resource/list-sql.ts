@@ -16,10 +16,10 @@
 import { empty, join, raw, sql, type Sql } from '@prisma/client-runtime-utils';
 import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import { drfTimestampSql } from '../lib/timestamp.js';
-import { compileSummaries, type ListSummaryOptions } from './summary-sql.js';
+import { compileSummaries, type KnownTotals, type ListSummaryOptions } from './summary-sql.js';
 
 export type { Sql };
-export type { ListSummaryOptions };
+export type { KnownTotals, ListSummaryOptions };
 
 export interface ListQueryOptions {
   /** Trigger-kept row counts per bucket of a column, for range counts and deep pages (summary-sql.ts). */
@@ -70,8 +70,8 @@ export function compileListQuery(resource: CompiledResource, options: ListQueryO
    */
   const summaries = compileSummaries(resource.primaryKey, { table, pk: pk.text, condition: (c) => condition(c, c.value), orderBy, from }, options.summaries);
 
-  function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number): Sql {
-    const deep = summaries.page(conditions, ordering, offset, limit);
+  function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number, known?: KnownTotals): Sql {
+    const deep = summaries.page(conditions, ordering, offset, limit, known);
     if (deep) return deep;
     const order = raw(orderBy(ordering));
     // As text, as pg has always sent them: PostgreSQL types the untyped parameters from LIMIT/OFFSET.
@@ -82,13 +82,14 @@ export function compileListQuery(resource: CompiledResource, options: ListQueryO
     return sql`${from}${where(conditions)}${raw(orderBy(ordering))}`;
   }
 
-  function count(conditions: readonly Condition[]): Sql {
-    const summed = summaries.count(conditions);
+  /** The exact count; `known` totals may stand in for summing a summary (summary-sql.ts). */
+  function count(conditions: readonly Condition[], known?: KnownTotals): Sql {
+    const summed = summaries.count(conditions, known);
     if (summed) return summed;
     return sql`SELECT count(*) AS n FROM ${raw(table)}${where(conditions)}`;
   }
 
-  return { table, selectList, where, orderBy, page, all, count };
+  return { table, selectList, where, orderBy, page, all, count, totalsStatements: summaries.totalsStatements };
 }
 
 export type ListQuery = ReturnType<typeof compileListQuery>;

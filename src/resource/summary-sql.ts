@@ -28,8 +28,91 @@ export interface ListSummaryOptions {
 
 export const DEEP_PAGE_OFFSET = 10_000;
 
+/**
+ * A summary read whole at one data version (`totalsStatement`): each bucket's key (`keyOf`) in
+ * ascending order, and prefix[i], the rows in the buckets before keys[i] (prefix has one more
+ * entry: the total). While the data is still at that version, a statement takes an interior's sum
+ * or a deep page's start from here instead of summing the summary (repository/bucket-totals.ts).
+ */
+export interface BucketTotals {
+  version: string;
+  keys: readonly number[];
+  prefix: readonly number[];
+}
+
+/** What a statement may use in place of summing a summary: the version it reads, and the totals known. */
+export interface KnownTotals {
+  /** The data version as the statement reads it (a text expression, in the statement's snapshot). */
+  version: Sql;
+  /** The totals of the summary named `summary`, at whichever version they were read. */
+  of(summary: string): BucketTotals | undefined;
+}
+
 /** Beyond this, a bucket's bounds could overflow bigint: such ranges take the plain statement. */
 const SAFE_INTEGER_BOUND = 2n ** 62n;
+
+/** A condition's instant (`YYYY-MM-DDTHH:MM:SS.ffffffZ`, as the filters write it) as its UTC day, in days since 1970-01-01. */
+const UTC_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
+function utcDayNumber(value: string): number | null {
+  const m = UTC_INSTANT.exec(value);
+  if (!m) return null;
+  const day = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, keeps years 1–99.
+  return day.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000;
+}
+
+/** The first index whose key is above `key` (`orEqual`: at or above it), keys ascending. */
+function firstIndexAbove(keys: readonly number[], key: number, orEqual = false): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (keys[mid]! > key || (orEqual && keys[mid] === key)) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+/** The rows in the buckets strictly between the two keys (either may be open), from the totals. */
+function interiorRows(totals: BucketTotals, lower: number | undefined, upper: number | undefined): number {
+  const from = lower === undefined ? 0 : firstIndexAbove(totals.keys, lower);
+  const to = upper === undefined ? totals.keys.length : firstIndexAbove(totals.keys, upper, true);
+  return to > from ? totals.prefix[to]! - totals.prefix[from]! : 0;
+}
+
+/**
+ * The bucket holding row `offset` of the whole summary in the given direction, and the rows before
+ * it in that direction; null past the last row.
+ */
+function startOf(totals: BucketTotals, offset: number, descending: boolean): { key: number; before: number } | null {
+  const { keys, prefix } = totals;
+  const total = prefix[keys.length]!;
+  if (offset >= total) return null;
+  if (!descending) {
+    // The first bucket whose rows reach past the offset: the first i with prefix[i + 1] > offset.
+    const i = firstIndexAbove(prefix, offset) - 1;
+    return { key: keys[i]!, before: prefix[i]! };
+  }
+  // From the end: the last i with prefix[i] < total - offset.
+  const i = firstIndexAbove(prefix, total - offset, true) - 1;
+  return { key: keys[i]!, before: total - prefix[i + 1]! };
+}
+
+/** The totals of a summary as `totalsStatement` returns them; null if they cannot be used exactly. */
+export function parseTotals(version: string, pairs: unknown): BucketTotals | null {
+  if (!Array.isArray(pairs)) return null;
+  const keys: number[] = [];
+  const prefix = [0];
+  for (const pair of pairs) {
+    const [key, n] = Array.isArray(pair) ? (pair as unknown[]) : [];
+    // Keys beyond 2^53 (ids near the 2^62 bound) would not be exact here: none is known then.
+    if (typeof key !== 'number' || typeof n !== 'number' || !Number.isSafeInteger(key) || !Number.isSafeInteger(n) || n <= 0) return null;
+    if (keys.length > 0 && key <= keys.at(-1)!) return null;
+    keys.push(key);
+    prefix.push(prefix.at(-1)! + n);
+  }
+  return Number.isSafeInteger(prefix.at(-1)) ? { version, keys, prefix } : null;
+}
 
 interface Bucketing {
   summary: string;
@@ -40,6 +123,12 @@ interface Bucketing {
   /** The first value of the bucket after the one starting at `bucket`. */
   next(bucket: Sql): Sql;
   accepts(value: string): boolean;
+  /** The bucket of a condition value as a number (BucketTotals' keys), or null where it cannot be told exactly here. */
+  keyOf(value: string): number | null;
+  /** A summary row's key, in SQL (the same number). */
+  keySql: string;
+  /** The bucket whose key is `key`, in SQL. */
+  bucketOfKey(key: number): Sql;
 }
 
 interface Range {
@@ -81,6 +170,13 @@ export function compileSummaries(primaryKey: string, context: SummaryContext, op
         const n = BigInt(value);
         return n < SAFE_INTEGER_BOUND && n > -SAFE_INTEGER_BOUND;
       },
+      keyOf: (value) => {
+        const n = BigInt(value);
+        const key = Number(n - (((n % BigInt(size)) + BigInt(size)) % BigInt(size)));
+        return Number.isSafeInteger(key) ? key : null;
+      },
+      keySql: '"bucket"',
+      bucketOfKey: (key) => sql`${String(key)}::bigint`,
     });
   }
   if (options.dayCounts) {
@@ -92,6 +188,9 @@ export function compileSummaries(primaryKey: string, context: SummaryContext, op
       next: (b) => sql`(${b} + interval '1 day')`,
       // Django's datetimes stop at year 9999; a day more stays within timestamptz.
       accepts: () => true,
+      keyOf: utcDayNumber,
+      keySql: `(("bucket" AT TIME ZONE 'UTC')::date - date '1970-01-01')`,
+      bucketOfKey: (key) => sql`((date '1970-01-01' + ${String(key)}::int)::timestamp AT TIME ZONE 'UTC')`,
     });
   }
 
@@ -136,16 +235,33 @@ export function compileSummaries(primaryKey: string, context: SummaryContext, op
     return { column, summary, lowerBucket, upperBucket, interiorWhere, lowerEdge, upperEdge, rowsWhere };
   }
 
-  /** The exact count of a range on a bucketed column, or null when the conditions are not one. */
-  function count(conditions: readonly Condition[]): Sql | null {
+  /** The bucket keys of a range's bounds, or null when one cannot be told here (its statement then sums the summary). */
+  function keysOf(b: Bucketing, range: Range): { lower?: number; upper?: number } | null {
+    const lower = range.lower ? b.keyOf(range.lower.value) : undefined;
+    const upper = range.upper ? b.keyOf(range.upper.value) : undefined;
+    return lower === null || upper === null ? null : { lower, upper };
+  }
+
+  /**
+   * The exact count of a range on a bucketed column, or null when the conditions are not one. With
+   * `known` totals, the interior is their sum while the data is at their version, and the summary's
+   * sum otherwise (decided in the statement, which reads the version in its own snapshot).
+   */
+  function count(conditions: readonly Condition[], known?: KnownTotals): Sql | null {
     if (conditions.length === 0) return null;
     for (const b of bucketings) {
       const range = rangeOf(conditions, b);
       if (!range) continue;
       const p = parts(conditions, b, range);
+      const summed = sql`(SELECT coalesce(sum("n"), 0) FROM ${p.summary}${p.interiorWhere})`;
+      const totals = known?.of(b.summary);
+      const keys = totals ? keysOf(b, range) : null;
+      const interior = known && totals && keys
+        ? sql`CASE WHEN (${known.version}) = ${totals.version}::text THEN ${String(interiorRows(totals, keys.lower, keys.upper))}::numeric ELSE ${summed} END`
+        : summed;
       const terms = [
         ...(p.lowerEdge ? [sql`(SELECT count(*) ${p.lowerEdge})`] : []),
-        sql`(SELECT coalesce(sum("n"), 0) FROM ${p.summary}${p.interiorWhere})`,
+        interior,
         ...(p.upperEdge ? [sql`(SELECT count(*) ${p.upperEdge})`] : []),
       ];
       return sql`SELECT (${join(terms, ' + ')})::bigint AS n`;
@@ -158,7 +274,7 @@ export function compileSummaries(primaryKey: string, context: SummaryContext, op
    * the page is shallow or the query is not one. The rows are the plain statement's: the same
    * select list, conditions and ordering, with the skipped buckets excluded by a bound on the column.
    */
-  function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number): Sql | null {
+  function page(conditions: readonly Condition[], ordering: readonly OrderTerm[], offset: number, limit: number, known?: KnownTotals): Sql | null {
     const first = ordering[0];
     if (!first || offset < deepPageOffset) return null;
     const b = bucketings.find((candidate) => candidate.column === first.column);
@@ -197,9 +313,30 @@ export function compileSummaries(primaryKey: string, context: SummaryContext, op
     const fromStart = first.descending ? sql`${p.column} < ${b.next(sql`(SELECT "bucket" FROM start)`)}` : sql`${p.column} >= (SELECT "bucket" FROM start)`;
     const order = raw(orderBy(ordering));
     const head = headWhere ? sql`head AS (SELECT count(*) AS n FROM ${raw(table)}${headWhere}),\n` : empty;
-    return sql`WITH ${head}start AS (SELECT "bucket", before FROM (${join(candidates, ' UNION ALL ')}) candidates ORDER BY ord LIMIT 1)
+    let start = sql`SELECT "bucket", before FROM (${join(candidates, ' UNION ALL ')}) candidates ORDER BY ord LIMIT 1`;
+    // The whole table in the bucketed order: with totals known, the start bucket is found here, and
+    // taken while the data is still at their version (the first branch; else the running sum).
+    const totals = !range.lower && !range.upper ? known?.of(b.summary) : undefined;
+    const found = totals ? startOf(totals, offset, first.descending) : null;
+    if (known && totals && found) {
+      start = sql`SELECT "bucket", before FROM ((SELECT ${b.bucketOfKey(found.key)} AS "bucket", ${String(found.before)}::bigint AS before
+          WHERE (${known.version}) = ${totals.version}::text) UNION ALL (${start})) known LIMIT 1`;
+    }
+    return sql`WITH ${head}start AS (${start})
 ${from} WHERE ${raw(pk)} IN (SELECT ${raw(pk)} FROM ${raw(table)}${p.rowsWhere(fromStart)}${order} LIMIT ${String(limit)} OFFSET (SELECT (${skip} - before)::bigint FROM start))${order}`;
   }
 
-  return { count, page };
+  /**
+   * Each summary's statement reading its totals and the data version in one snapshot, as
+   * `{ v, t }`: `t` is a JSON array of [key, rows] per bucket, ascending (parseTotals).
+   */
+  function totalsStatements(version: Sql): { summary: string; statement: Sql }[] {
+    return bucketings.map((b) => ({
+      summary: b.summary,
+      statement: sql`SELECT (${version}) AS v, coalesce((SELECT json_agg(json_build_array(k, n) ORDER BY k)
+        FROM (SELECT ${raw(b.keySql)} AS k, sum("n") AS n FROM ${raw(`"${b.summary}"`)} GROUP BY "bucket" HAVING sum("n") > 0) s), '[]') AS t`,
+    }));
+  }
+
+  return { count, page, totalsStatements };
 }

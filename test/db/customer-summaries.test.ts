@@ -10,13 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { customerResource } from '../../src/customers/customer.resource.js';
 import { CUSTOMER_REPOSITORY_OPTIONS } from '../../src/customers/customer.routes.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../../src/db/migrate.js';
-import { compileListQuery } from '../../src/resource/list-sql.js';
+import { compileListQuery, type KnownTotals, type Sql } from '../../src/resource/list-sql.js';
+import { parseTotals, type BucketTotals } from '../../src/resource/summary-sql.js';
+import { raw } from '@prisma/client-runtime-utils';
 import { createMigratedTestDatabase, createTestDatabase, createTestPool, hasRealServer, inTransaction, type TestDatabase } from '../helpers/database.js';
 import { summaryDrift } from '../helpers/fixtures.js';
+import { WAIT } from '../helpers/wait.js';
+import { createListRepository } from '../../src/repository/list-repository.js';
+import { createPgReads, type ListReads } from '../../src/repository/list-reads.js';
 
 const SUMMARIES_MIGRATION = '20261201100000_customer_summaries';
 
@@ -108,8 +113,63 @@ describe('the summaries and what is summed from them', () => {
     }
   });
 
+  // Totals whose every bucket is off by one row, at a chosen version: an answer that used them shows it.
+  async function skewedTotals(version: (current: string) => string): Promise<KnownTotals> {
+    const current = await readTotals(pool);
+    return {
+      version: VERSION,
+      of(summary) {
+        const totals = current.of(summary)!;
+        return { version: version(totals.version), keys: totals.keys, prefix: totals.prefix.map((n, i) => n + i) };
+      },
+    };
+  }
+
+  it('take a range\'s interior and a deep page\'s start from totals read at the version the statement reads, and only then', async () => {
+    const query = (params: Record<string, string>) => customerResource.parseQuery(new Map(Object.entries(params)));
+    const ranges = [query({ modified_date__gte: '2024-01-03T05:00:00Z', modified_date__lt: '2024-01-30T00:00:00Z' }), query({ id__gt: '-1500', id__lte: '24321' })];
+    const wholes = [query({ sort: '-id' }), query({ sort: 'modified_date' })];
+    const answers = async (known?: KnownTotals) => ({
+      counts: await Promise.all(ranges.map(async (r) => (await pool.query((known ? summed : plain).count(r.conditions, known))).rows)),
+      pages: await Promise.all(wholes.map(async (w) => (await pool.query((known ? summed : plain).page(w.conditions, w.ordering, 2_345, 5, known))).rows)),
+    });
+    const expected = await answers();
+    const atTheirVersion = await answers(await skewedTotals((v) => v));
+    for (let i = 0; i < 2; i++) {
+      expect(atTheirVersion.counts[i]).not.toEqual(expected.counts[i]);
+      expect(atTheirVersion.pages[i]).not.toEqual(expected.pages[i]);
+    }
+    expect(await answers(await skewedTotals((v) => String(BigInt(v) + 1n)))).toEqual(expected);
+  });
+
+  it('are kept by the repository per version: read after a statement wanted them, then used by the next ones', async () => {
+    const statements: string[] = [];
+    const repository = createListRepository(
+      { pool, readsOn: (readPool) => spyOn(createPgReads(readPool), (statement) => statements.push(statement.text)) },
+      customerResource,
+      CUSTOMER_REPOSITORY_OPTIONS,
+    );
+    const { conditions, ordering } = customerResource.parseQuery(new Map([['id__gt', '1234'], ['sort', '-id']]));
+    const expected = Number((await pool.query<{ n: string }>(plain.count(conditions))).rows[0]!.n);
+    const first = await repository.readPage({ conditions, ordering, limit: 5, page: 1n });
+    expect(first.count).toBe(expected);
+    // The first one summed the summary; the totals are read after it, in the background.
+    await vi.waitFor(async () => {
+      statements.length = 0;
+      // Another bound each time: no count cached for it.
+      const next = await repository.readPage({ conditions: [{ ...conditions[0]!, value: String(1234 + statements.length + Math.floor(Math.random() * 500)) }], ordering, limit: 5, page: 1n });
+      expect(next.count).toBeGreaterThan(0);
+      expect(statements.join('\n')).toMatch(/CASE WHEN \(SELECT coalesce\(sum\(n\), 0\)::text AS v FROM "customer_version"\) = \$\d+::text THEN \$\d+::numeric/);
+    }, WAIT);
+    const again = await repository.readPage({ conditions, ordering, limit: 5, page: 1n });
+    expect(again.count).toBe(expected);
+  });
+
   it('give the count and page rows of COUNT(*) and OFFSET for random ranges and pages, while other connections write', async () => {
     const writers = hasRealServer() ? startWriters(pool, 4) : null;
+    // Totals read once before the cases: stale as soon as another connection writes (on a server), and
+    // in each case's snapshot, current.
+    const stale = await readTotals(pool);
     try {
       await fc.assert(
         fc.asyncProperty(queryArb, async (q) => {
@@ -118,21 +178,26 @@ describe('the summaries and what is summed from them', () => {
           const summedCount = summed.count(conditions);
           // The summary is used exactly when the conditions are one range on a summarised column.
           expect(summedCount.text === plainCount.text).toBe(!q.range);
-          const [expectedCount, count, expectedPage, page] = await inTransaction(pool, async (client) => {
-            // One snapshot for all four, so concurrent writes cannot tell them apart.
+          const results = await inTransaction(pool, async (client) => {
+            // One snapshot for all of them, so concurrent writes cannot tell them apart.
             await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+            const current = await readTotals(client);
             const counted = (await client.query(plainCount)).rows;
             // Offsets anywhere in the matches, at their very end and just past it, as often as anywhere.
             const offset = Math.max(0, Math.floor(q.position * Number((counted[0] as { n: string }).n)) + q.nudge);
             const plainPage = plain.page(conditions, ordering, offset, q.limit);
             const summedPage = summed.page(conditions, ordering, offset, q.limit);
             expect(summedPage.text === plainPage.text).toBe(!q.deep);
-            const rows = [counted];
-            for (const statement of [summedCount, plainPage, summedPage]) rows.push((await client.query(statement)).rows);
-            return rows;
+            const run = async (statement: Sql) => (await client.query(statement)).rows;
+            return {
+              expectedCount: counted,
+              counts: [await run(summedCount), await run(summed.count(conditions, current)), await run(summed.count(conditions, stale))],
+              expectedPage: await run(plainPage),
+              pages: [await run(summedPage), await run(summed.page(conditions, ordering, offset, q.limit, current)), await run(summed.page(conditions, ordering, offset, q.limit, stale))],
+            };
           });
-          expect(count).toEqual(expectedCount);
-          expect(page).toEqual(expectedPage);
+          for (const count of results.counts) expect(count).toEqual(results.expectedCount);
+          for (const page of results.pages) expect(page).toEqual(results.expectedPage);
         }),
         // Fewer on the embedded database: the same engine without concurrent writers, at this process's CPU.
         { numRuns: hasRealServer() ? 250 : 100 },
@@ -142,7 +207,7 @@ describe('the summaries and what is summed from them', () => {
       if (done) expect(done.writes).toBeGreaterThan(20);
     }
     expect(await summaryDrift(pool)).toEqual([]);
-  });
+  }, 90_000);
 });
 
 const plain = compileListQuery(customerResource);
@@ -214,6 +279,26 @@ const queryArb: fc.Arbitrary<Case> = fc
   });
 
 class Rollback extends Error {}
+
+/** `reads` with every page read's statement shown to `see` first. */
+function spyOn(reads: ListReads, see: (statement: Sql) => void): ListReads {
+  return { ...reads, pageRead: (statement) => (see(statement), reads.pageRead(statement)) };
+}
+
+/** The data version as the repository reads it (list-repository.ts versionSum). */
+const VERSION = raw('SELECT coalesce(sum(n), 0)::text AS v FROM "customer_version"');
+
+/** Every summary's totals as they are now, for statements to use while the version stays (bucket-totals.ts). */
+async function readTotals(db: pg.Pool | pg.PoolClient): Promise<KnownTotals> {
+  const totals = new Map<string, BucketTotals>();
+  for (const { summary, statement } of summed.totalsStatements(VERSION)) {
+    const { rows } = await db.query<{ v: string; t: unknown }>(statement);
+    const parsed = parseTotals(rows[0]!.v, rows[0]!.t);
+    if (parsed) totals.set(summary, parsed);
+  }
+  expect(totals.size).toBe(2);
+  return { version: VERSION, of: (summary) => totals.get(summary) };
+}
 
 /** Connections inserting, updating (to today, or to kept timestamps), deleting and rolling back until stopped. */
 function startWriters(pool: pg.Pool, count: number) {

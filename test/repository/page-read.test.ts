@@ -22,6 +22,8 @@ import type { ReplicaSet } from '../../src/db/replicas.js';
 import { createTestPool, hasRealServer } from '../helpers/database.js';
 
 const B = '/api/v1/oms/customers/list-simple/';
+/** A summary's totals, read in the background after a range (repository/bucket-totals.ts). */
+const TOTALS_READ = /json_agg\(json_build_array\(k, n\)/;
 const customers: DemoCustomer[] = Array.from({ length: 25 }, (_, i) => ({
   ...demoCustomers[i % demoCustomers.length]!, id: i + 1, omnitron_id: i + 1, email: `c${i % 2}@example.com`,
 }));
@@ -112,10 +114,13 @@ describe('GET /list-simple/ reads a page in one statement', () => {
     async (query) => {
       const res = await get(query);
       expect([200, 404]).toContain(res.statusCode);
-      expect(spy.statements()).toHaveLength(1);
-      for (const part of [/api_token/, /customer_version/, /count\(\*\)|"customer_count"/, /LIMIT/]) expect(spy.statements()[0]).toMatch(part);
+      // A range may have a summary's totals read after it, in the background (repository/bucket-totals.ts): not the page's.
+      const statements = spy.statements().filter((text) => !TOTALS_READ.test(text));
+      expect(statements).toHaveLength(1);
+      for (const part of [/api_token/, /customer_version/, /count\(\*\)|"customer_count"/, /LIMIT/]) expect(statements[0]).toMatch(part);
     },
   );
+
 
   it('answers a refused token from that one statement too', async () => {
     const res = await get('?limit=5', { authorization: 'Token 0123456789abcdef0123456789abcdef01234567' });

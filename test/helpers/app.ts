@@ -40,6 +40,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = defaultConfig({
     DATABASE_URL: options.connectThrough ? options.connectThrough(database.url) : database.url,
     DB_POOL_MAX: database.embedded ? 1 : 4,
+    // The embedded database answers in this thread: on a loaded machine, with several files' queries
+    // before it, a connection can take longer than the default 5 s. Tests of the timeout set their own.
+    ...(database.embedded ? { DB_CONNECT_TIMEOUT_MS: 30_000 } : {}),
     LOG_LEVEL: 'info',
     ...options.config,
   });

@@ -6,7 +6,8 @@
  * and pages run on `pg` or through Prisma's raw queries (list-reads.ts); COPY and cursors need a
  * connection of their own, which Prisma does not give, so they stay on `pg`. With streaming replicas, every
  * read goes to one of them (db/replicas.ts), falling back to the primary. With a data version, a page's
- * count is kept per filter and version (count-cache.ts), so later pages of one set are not recounted.
+ * count is kept per filter and version (count-cache.ts), so later pages of one set are not recounted,
+ * and with summaries too, their totals (bucket-totals.ts), so a range's interior is not summed again.
  */
 import type pg from 'pg';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';

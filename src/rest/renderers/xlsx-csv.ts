@@ -11,7 +11,8 @@ const CR = 13;
 const LF = 10;
 
 export class CsvCells {
-  private readonly decoder = new TextDecoder('utf-8');
+  // A leading U+FEFF is a first text's character here, not a byte order mark to drop.
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private row: (string | null)[] = [];
   private field = '';
   private inQuotes = false;

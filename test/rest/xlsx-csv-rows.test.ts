@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ValueType } from '../../src/resource/declaration.js';
 import { quoteCsvField } from '../../src/rest/renderers/csv.js';
-import { columnLetter, rowXml, type RowLayout } from '../../src/rest/renderers/xlsx-cells.js';
+import { columnLetter, rowXml, utcFields, type RowLayout } from '../../src/rest/renderers/xlsx-cells.js';
 import { CsvCells } from '../../src/rest/renderers/xlsx-csv.js';
 import { CsvSheetRows } from '../../src/rest/renderers/xlsx-csv-rows.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
@@ -113,5 +113,17 @@ describe('CsvSheetRows', () => {
     const last = transcoder.write(2, 2, true);
     expect(last.rows).toBe(1);
     expect(last.xml.toString()).toBe('<row r="2"><c r="A2"><v>3</v></c><c r="B2" t="inlineStr"><is><t>c</t></is></c></row>');
+  });
+
+  it("reads a datetime's fields as Date.UTC does, out-of-range ones carried over alike", () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.integer({ min: 100, max: 9999 }), fc.integer({ min: -1, max: 14 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 999 })),
+        ([year, month, day, hours, minutes, seconds, ms]) => {
+          expect(utcFields(year, month, day, hours, minutes, seconds, ms)).toBe(Date.UTC(year, month - 1, day, hours, minutes, seconds, ms));
+        },
+      ),
+      { numRuns: 20000 },
+    );
   });
 });

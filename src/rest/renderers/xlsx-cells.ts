@@ -68,8 +68,23 @@ function utcMillisFast(text: string): number | null {
     for (let i = 20, scale = 100; i < n - 1; i++, scale /= 10) ms += digit(text, i) * (scale >= 1 ? scale : 0);
   }
   const year = two(text, 0) * 100 + two(text, 2);
-  const value = Date.UTC(year, two(text, 5) - 1, two(text, 8), two(text, 11), two(text, 14), two(text, 17), ms);
+  const value = utcFields(year, two(text, 5), two(text, 8), two(text, 11), two(text, 14), two(text, 17), ms);
   return year >= 100 && !Number.isNaN(value) ? value : null;
+}
+
+/**
+ * Date.UTC(year, month - 1, …) for the years Date.UTC reads as given (from 100), without its
+ * call: days from the civil date (Hinnant's days_from_civil) for months 1–12; days, hours, minutes,
+ * seconds and milliseconds out of their ranges carry over as in Date.UTC, where they add linearly.
+ */
+export function utcFields(year: number, month: number, day: number, hours: number, minutes: number, seconds: number, ms: number): number {
+  if (!(month >= 1 && month <= 12)) return Date.UTC(year, month - 1, day, hours, minutes, seconds, ms);
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const days = era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
+  return days * 86_400_000 + hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + ms;
 }
 
 /** Days since 1899-12-30, as exceljs counted them (no 1900 leap-year correction), as the cell's text. */

@@ -11,7 +11,7 @@
  * whole rows are written, a row cut by a chunk's end waits for the next. The input is PostgreSQL's
  * UTF-8, so it holds no lone surrogates.
  */
-import { CELL, cellXml, datetimeAttributes, excelSerial, type RowLayout } from './xlsx-cells.js';
+import { CELL, cellXml, datetimeAttributes, excelSerial, utcFields, type RowLayout } from './xlsx-cells.js';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -307,7 +307,12 @@ export class CsvSheetRows {
       this.put(this.cellOpen[c] ?? NOTHING);
       this.putRowNumber();
       this.put(this.datetimeOpen);
-      this.o += this.out.write(excelSerial(ms), this.o, 'latin1');
+      // Digits and a point: copied by hand, which is several times cheaper than Buffer#write.
+      const serial = excelSerial(ms);
+      const out = this.out;
+      let o = this.o;
+      for (let k = 0; k < serial.length; k++) out[o++] = serial.charCodeAt(k);
+      this.o = o;
       this.put(NUMBER_CLOSE);
       return;
     }
@@ -440,6 +445,6 @@ function utcMillisOf(s: Uint8Array, f: number, n: number): number | null {
     for (let i = 20, scale = 100; i < n - 1; i++, scale /= 10) ms += digitAt(s, f + i) * (scale >= 1 ? scale : 0);
   }
   const year = twoAt(s, f) * 100 + twoAt(s, f + 2);
-  const value = Date.UTC(year, twoAt(s, f + 5) - 1, twoAt(s, f + 8), twoAt(s, f + 11), twoAt(s, f + 14), twoAt(s, f + 17), ms);
+  const value = utcFields(year, twoAt(s, f + 5), twoAt(s, f + 8), twoAt(s, f + 11), twoAt(s, f + 14), twoAt(s, f + 17), ms);
   return year >= 100 && !Number.isNaN(value) ? value : null;
 }

@@ -15,6 +15,7 @@ import type ExcelJS from 'exceljs';
 import type { ValueType } from '../../resource/declaration.js';
 import { CsvCells } from './xlsx-csv.js';
 import { CsvSheetRows } from './xlsx-csv-rows.js';
+import { useNativeZipCrc } from './xlsx-zip-crc.js';
 import { columnLetter, rowXml, xmlSafe, type RowLayout } from './xlsx-cells.js';
 
 export { columnLetter, excelDate, xmlSafe } from './xlsx-cells.js';
@@ -91,6 +92,7 @@ let excel: ExcelWriter | null = null;
  */
 function loadExcel(): ExcelWriter {
   if (excel === null) {
+    useNativeZipCrc(import.meta.url);
     const require = createRequire(import.meta.url);
     excel = {
       WorkbookWriter: require('exceljs/lib/stream/xlsx/workbook-writer') as ExcelWriter['WorkbookWriter'],

@@ -1,7 +1,8 @@
 /**
  * The XLSX export's worker thread (started by xlsx.ts, one per export): takes batches of rows as
- * flat value arrays or as the database's CSV bytes, answers with the zipped workbook's bytes, so that neither writing the XML nor
- * deflating it takes the event loop that answers pages. Each batch is acknowledged once the zip
+ * flat value arrays or as the database's CSV bytes (transcoded to the rows' XML without values:
+ * xlsx-csv-rows.ts), answers with the zipped workbook's bytes, so that neither writing the XML
+ * nor deflating it takes the event loop that answers pages. Each batch is acknowledged once the zip
  * can take more: the main thread sends no more than a few unacknowledged batches.
  */
 import { readFileSync } from 'node:fs';

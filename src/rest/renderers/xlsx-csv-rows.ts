@@ -89,6 +89,9 @@ export class CsvSheetRows {
   /** Each column's `<c r="B` and the datetime cells' attributes. */
   private readonly cellOpen: Uint8Array[];
   private readonly datetimeOpen: Uint8Array;
+  /** The last datetime's milliseconds and its serial's text. */
+  private lastMs = NaN;
+  private lastSerial = '';
   /** The row's number, and its digits (written without a string per row). */
   private r = 0;
   private readonly rowDigits = new Uint8Array(16);
@@ -307,8 +310,14 @@ export class CsvSheetRows {
       this.put(this.cellOpen[c] ?? NOTHING);
       this.putRowNumber();
       this.put(this.datetimeOpen);
+      // A row's two datetimes are often the same millisecond (a row never modified): the number's
+      // text, the dearest part of the cell, is made once for both.
+      if (ms !== this.lastMs) {
+        this.lastMs = ms;
+        this.lastSerial = excelSerial(ms);
+      }
+      const serial = this.lastSerial;
       // Digits and a point: copied by hand, which is several times cheaper than Buffer#write.
-      const serial = excelSerial(ms);
       const out = this.out;
       let o = this.o;
       for (let k = 0; k < serial.length; k++) out[o++] = serial.charCodeAt(k);

@@ -3,6 +3,7 @@
  * anywhere, its bytes are those of the values' way (CsvCells reading the CSV back into values,
  * then rowXml), the way pages and the embedded database's rows are written.
  */
+import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ValueType } from '../../src/resource/declaration.js';
@@ -10,6 +11,7 @@ import { quoteCsvField } from '../../src/rest/renderers/csv.js';
 import { columnLetter, rowXml, utcFields, type RowLayout } from '../../src/rest/renderers/xlsx-cells.js';
 import { CsvCells } from '../../src/rest/renderers/xlsx-csv.js';
 import { CsvSheetRows } from '../../src/rest/renderers/xlsx-csv-rows.js';
+import { WorkbookEncoder } from '../../src/rest/renderers/xlsx-workbook.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
 
 const layoutOf = (kinds: ValueType[]): RowLayout => ({ kinds, letters: kinds.map((_, c) => columnLetter(c + 1)), datetimeStyle: 3 });
@@ -125,5 +127,42 @@ describe('CsvSheetRows', () => {
       ),
       { numRuns: 20000 },
     );
+  });
+});
+
+/** The workbook's sheets as exceljs reads them: name, autofilter, column widths, every cell's value. */
+async function sheetsOf(zip: Buffer): Promise<unknown[]> {
+  const workbook = new ExcelJS.Workbook();
+  // exceljs declares its own Buffer type, which today's @types/node Buffer does not satisfy.
+  await workbook.xlsx.load(zip as unknown as ArrayBuffer);
+  return workbook.worksheets.map((sheet) => {
+    const cells: unknown[] = [];
+    sheet.eachRow({ includeEmpty: true }, (row, n) => row.eachCell({ includeEmpty: true }, (cell) => cells.push([n, cell.address, cell.type, cell.value])));
+    return { name: sheet.name, filter: sheet.autoFilter, widths: sheet.columns.map((column) => column.width), cells };
+  });
+}
+
+/** A workbook written from CSV chunks: by addCsv, or as the values' way (CsvCells, then add). */
+async function workbookFromChunks(chunks: readonly Buffer[], bytes: boolean, sheetRowLimit: number): Promise<Buffer> {
+  const columns = [{ name: 'id', valueType: 'integer' as const }, { name: 'name', valueType: 'text' as const }, { name: 'at', valueType: 'datetime' as const }];
+  const out: Buffer[] = [];
+  const encoder = new WorkbookEncoder(columns, 'things', sheetRowLimit, (chunk) => out.push(chunk));
+  const reader = new CsvCells();
+  for (const chunk of chunks) await (bytes ? encoder.addCsv(chunk) : encoder.add(reader.push(chunk)));
+  if (!bytes) await encoder.add(reader.end());
+  await encoder.finish();
+  return Buffer.concat(out);
+}
+
+describe('WorkbookEncoder.addCsv', () => {
+  it("writes the sheets add() writes from the same chunks' values: rows, new sheets at the limit, widths", async () => {
+    const csv = Buffer.from(Array.from({ length: 11 }, (_, i) => `${i + 1},"name ""${'x'.repeat(i * 3)}""",2024-01-0${1 + (i % 9)}T10:00:00.5Z\r\n`).join(''));
+    for (const size of [7, 64, csv.length]) {
+      const chunks = Array.from({ length: Math.ceil(csv.length / size) }, (_, i) => csv.subarray(i * size, (i + 1) * size));
+      const [byBytes, byValues] = await Promise.all([workbookFromChunks(chunks, true, 4), workbookFromChunks(chunks, false, 4)]);
+      const sheets = await sheetsOf(byBytes);
+      expect(sheets.map((sheet) => (sheet as { name: string }).name)).toEqual(['things', 'things (2)', 'things (3)', 'things (4)']);
+      expect(sheets).toEqual(await sheetsOf(byValues));
+    }
   });
 });

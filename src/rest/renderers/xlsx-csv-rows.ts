@@ -119,14 +119,14 @@ export class CsvSheetRows {
   /**
    * The XML of the whole rows taken and not yet written, at most `maxRows`, numbered from
    * `firstRow`. `final`: the CSV has ended, a last row without a line end is whole too. The XML's
-   * bytes are valid until the next call (exceljs's entry copies what is written to it at once).
+   * bytes are the caller's.
    */
   write(firstRow: number, maxRows: number, final: boolean): CsvRowsWritten {
     const input = this.input;
-    // Room for every byte left to become `&amp;`, as a field reserves from where it starts. One
-    // buffer for every call: a fresh one per batch costs the worker's garbage collector.
+    // Room for every byte left to become `&amp;`, as a field reserves from where it starts. A
+    // buffer of its own for each call: the XML goes to the zip's stream as it is, not copied.
+    this.out = Buffer.allocUnsafe((input.length - this.at) * BYTE_GROWTH + 4096);
     this.o = 0;
-    this.reserve((input.length - this.at) * BYTE_GROWTH + 4096);
     let rows = 0;
     while (rows < maxRows && this.at < input.length) {
       const outStart = this.o;

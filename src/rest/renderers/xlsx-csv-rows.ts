@@ -9,7 +9,8 @@
  * The CSV is read as CsvCells (xlsx-csv.ts) reads it: RFC 4180 as QUOTE_MINIMAL writes it, CR
  * outside quotes ignored, an empty field (quoted or not) no cell. Chunks may end anywhere: only
  * whole rows are written, a row cut by a chunk's end waits for the next. The input is PostgreSQL's
- * UTF-8, so it holds no lone surrogates.
+ * UTF-8, so it holds no lone surrogates; COPY writes every row with one field per column (fields
+ * beyond the columns would be dropped, where CsvCells would run them into the next row).
  */
 import { CELL, cellXml, datetimeAttributes, excelSerial, utcFields, type RowLayout } from './xlsx-cells.js';
 

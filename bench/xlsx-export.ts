@@ -145,9 +145,11 @@ for (let round = 0; round < Number(argv.rounds); round++) {
 }
 await pool.end();
 process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+/** One decimal, or a dash where there is nothing to show (no worker thread: exceljs). */
+const orDash = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(1));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 process.stdout.write('\n| Renderer | rows | rows/s (median) | MB | CPU s: process / main thread / worker (median) | worker µs/row (median) | main-thread loop delay max / p99 (ms, median) |\n|---|---:|---:|---:|---:|---:|---:|\n');
 for (const name of new Set(runs.map((r) => r.name))) {
   const mine = runs.filter((r) => r.name === name);
-  process.stdout.write(`| ${name} | ${mine[0]?.rows.toLocaleString('en')} | ${Math.round(median(mine.map((r) => r.rowsPerSec))).toLocaleString('en')} | ${median(mine.map((r) => r.mb)).toFixed(1)} | ${median(mine.map((r) => r.cpuS)).toFixed(1)} / ${median(mine.map((r) => r.mainCpuS ?? NaN)).toFixed(1)} / ${median(mine.map((r) => r.workerCpuS ?? NaN)).toFixed(1)} | ${median(mine.map((r) => r.workerUsPerRow ?? NaN)).toFixed(1)} | ${median(mine.map((r) => r.loopDelayMaxMs)).toFixed(0)} / ${median(mine.map((r) => r.loopDelayP99Ms)).toFixed(1)} |\n`);
+  process.stdout.write(`| ${name} | ${mine[0]?.rows.toLocaleString('en')} | ${Math.round(median(mine.map((r) => r.rowsPerSec))).toLocaleString('en')} | ${median(mine.map((r) => r.mb)).toFixed(1)} | ${median(mine.map((r) => r.cpuS)).toFixed(1)} / ${median(mine.map((r) => r.mainCpuS ?? NaN)).toFixed(1)} / ${orDash(median(mine.map((r) => r.workerCpuS ?? NaN)))} | ${orDash(median(mine.map((r) => r.workerUsPerRow ?? NaN)))} | ${median(mine.map((r) => r.loopDelayMaxMs)).toFixed(0)} / ${median(mine.map((r) => r.loopDelayP99Ms)).toFixed(1)} |\n`);
 }

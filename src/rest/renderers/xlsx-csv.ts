@@ -1,9 +1,10 @@
 /**
  * Reads the CSV lines PostgreSQL writes for an export (ExportSource.csvLines, no formula guard)
- * back into cell values, in the XLSX export's worker: on a server the rows then reach the worker as
- * bytes, never as JS objects in the main thread (which is several times cheaper there, as for the
- * CSV export). RFC 4180 as QUOTE_MINIMAL writes it; chunks may end anywhere, even inside a
- * character or a `""`. An empty cell, quoted or not, is null: this CSV writes NULL and '' alike.
+ * back into cell values: in the XLSX export's worker, the first message's rows, which size the
+ * columns (the rows themselves are transcoded from the bytes by xlsx-csv-rows.ts, which reads the
+ * CSV as this does, and is tested against it). RFC 4180 as QUOTE_MINIMAL writes it; chunks may
+ * end anywhere, even inside a character or a `""`. An empty cell, quoted or not, is null: this
+ * CSV writes NULL and '' alike.
  */
 const QUOTE = 34;
 const COMMA = 44;
@@ -11,7 +12,8 @@ const CR = 13;
 const LF = 10;
 
 export class CsvCells {
-  private readonly decoder = new TextDecoder('utf-8');
+  // A leading U+FEFF is a first text's character here, not a byte order mark to drop.
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private row: (string | null)[] = [];
   private field = '';
   private inQuotes = false;

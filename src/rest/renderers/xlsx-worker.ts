@@ -1,13 +1,13 @@
 /**
  * The XLSX export's worker thread (started by xlsx.ts, one per export): takes batches of rows as
- * flat value arrays, answers with the zipped workbook's bytes, so that neither writing the XML nor
- * deflating it takes the event loop that answers pages. Each batch is acknowledged once the zip
+ * flat value arrays or as the database's CSV bytes (transcoded to the rows' XML without values:
+ * xlsx-csv-rows.ts), answers with the zipped workbook's bytes, so that neither writing the XML
+ * nor deflating it takes the event loop that answers pages. Each batch is acknowledged once the zip
  * can take more: the main thread sends no more than a few unacknowledged batches.
  */
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CsvCells } from './xlsx-csv.js';
 import { WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
 
 export interface XlsxWorkerData {
@@ -69,16 +69,13 @@ if (port) {
     heldBytes += chunk.length;
     if (heldBytes >= OUTPUT_BYTES) flush();
   });
-  const csv = new CsvCells();
   let queue = Promise.resolve();
   const handle = async (message: ToXlsxWorker): Promise<void> => {
     if ('values' in message || 'csv' in message) {
-      await encoder.add('values' in message ? message.values : csv.push(message.csv));
+      await ('values' in message ? encoder.add(message.values) : encoder.addCsv(message.csv));
       flush();
       send({ ack: true });
     } else {
-      const rest = csv.end();
-      if (rest.length > 0) await encoder.add(rest);
       await encoder.finish();
       flush();
       send({ done: true });

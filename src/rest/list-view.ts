@@ -125,11 +125,13 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   if (!scope.hasRequestDecorator('renderedFormat')) scope.decorateRequest('renderedFormat', null);
   if (!scope.hasRequestDecorator('exportCount')) scope.decorateRequest('exportCount', null);
 
-  scope.addHook('onSend', async (request, reply) => {
-    if (request.routeOptions.url !== fullPath) return;
-    const vary = reply.getHeader('vary');
-    reply.header('vary', vary ? `${String(vary)}, ${VIEW_HEADERS.vary}` : VIEW_HEADERS.vary);
-    reply.header('allow', VIEW_HEADERS.allow);
+  scope.addHook('onSend', (request, reply, payload, done) => {
+    if (request.routeOptions.url === fullPath) {
+      const vary = reply.getHeader('vary');
+      reply.header('vary', vary ? `${String(vary)}, ${VIEW_HEADERS.vary}` : VIEW_HEADERS.vary);
+      reply.header('allow', VIEW_HEADERS.allow);
+    }
+    done(null, payload);
   });
 
   /** Content negotiation (404 for an unknown `format`, 406), its outcome kept on the request. */

@@ -81,12 +81,14 @@ try {
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  // The best round too: other work on the machine only ever adds CPU (caches, contention).
+  // The best round too (other work on the machine only ever adds CPU), and floor/target paired
+  // within each round, which cancels what a round's load did to both.
   const floor = perRequest.get('floor') ?? [];
   for (const [name, xs] of perRequest) {
     const [m, best] = [median(xs), Math.min(...xs)];
-    process.stdout.write(`${name.padEnd(16)} median ${m.toFixed(0).padStart(5)} µs CPU/request (floor/${name} ${(median(floor) / m).toFixed(2)}), ` +
-      `best ${best.toFixed(0).padStart(5)} µs (floor/${name} ${(Math.min(...floor) / best).toFixed(2)})\n`);
+    const paired = median(xs.map((x, i) => (floor[i] ?? NaN) / x));
+    process.stdout.write(`${name.padEnd(16)} median ${m.toFixed(0).padStart(5)} µs CPU/request, best ${best.toFixed(0).padStart(5)} µs; ` +
+      `floor/${name} median of rounds ${paired.toFixed(2)}\n`);
   }
 } finally {
   for (const target of targets) await target.stop();

@@ -83,8 +83,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   limitConnections(app.server, config.MAX_CONNECTIONS, app.log);
   cutStalledResponses(app, config.EXPORT_STALL_TIMEOUT_MS);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // The hooks every request runs take `done` rather than being async: no promise per hook and request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   // Once closing, answer in-flight requests with `Connection: close`: a kept-alive
   // socket would otherwise hold server.close() (and the shutdown) open.
@@ -92,11 +94,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     reply.headers(SECURITY_HEADERS);
     // Django's XFrameOptionsMiddleware runs after CommonMiddleware's slash redirect, so 301s lack it.
     if (reply.statusCode !== 301) reply.header('x-frame-options', 'DENY');
+    done(null, payload);
   });
 
   app.setErrorHandler(async (error, request, reply) => {

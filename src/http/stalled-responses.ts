@@ -15,7 +15,7 @@
 import type { FastifyInstance } from 'fastify';
 
 export function cutStalledResponses(app: FastifyInstance, stallTimeoutMs: number): void {
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const onStall = () => {
       // setTimeout adds the listener each time it is given one: one at a time.
       reply.raw.off('timeout', onStall);
@@ -29,5 +29,6 @@ export function cutStalledResponses(app: FastifyInstance, stallTimeoutMs: number
       reply.raw.destroy();
     };
     reply.raw.setTimeout(stallTimeoutMs, onStall);
+    done(null, payload);
   });
 }

@@ -63,6 +63,7 @@ export function toAsciiDigits(value: string): string {
   return out;
 }
 
+const PLAIN_DIGITS = /^[0-9]{1,15}$/;
 const PY_INT = /^[\t\n\x0b\x0c\r ]*([+-]?)(\d(?:_?\d)*)[\t\n\x0b\x0c\r ]*$/;
 
 /**
@@ -70,6 +71,8 @@ const PY_INT = /^[\t\n\x0b\x0c\r ]*([+-]?)(\d(?:_?\d)*)[\t\n\x0b\x0c\r ]*$/;
  * `_` between digits, any Unicode decimal digits; no decimals or exponents.
  */
 export function pythonInt(value: string): bigint | null {
+  // The usual case (`page=2`), which every rule below reads as its digits.
+  if (PLAIN_DIGITS.test(value)) return BigInt(value);
   let ascii = value;
   if (!/^[\x00-\x7f]*$/.test(value)) {
     // int() first maps non-ASCII spaces to ' ' and decimal digits to ASCII; \x1c-\x1f stay and fail.

@@ -33,26 +33,27 @@ export default fp<CompressionPluginOptions>(
     if (!enabled) return;
     // The plugin reads `*` as gzip even when gzip itself has q=0 (RFC 9110 §12.5.3: `*` means
     // any encoding not listed); spelling `*` out first keeps an explicit refusal a refusal.
-    fastify.addHook('onRequest', async (request) => {
+    fastify.addHook('onRequest', (request, _reply, done) => {
       const header = request.headers['accept-encoding'];
       if (header?.includes('*')) request.headers['accept-encoding'] = expandWildcard(header, ENCODINGS);
+      done();
     });
     // Scope-level, so before the plugin's route-level hook: a streamed body reaches the compressor
     // in large chunks. Only where it will be compressed; other streams go out as they come.
-    fastify.addHook('onSend', async (request, reply, payload) => {
+    fastify.addHook('onSend', (request, reply, payload, done) => {
       // A 304 (or 204) has no body to encode, and must not say it has one; the plugin skips only
       // 206 by status, and a request that says x-no-compression by header.
       if (reply.statusCode === 304 || reply.statusCode === 204) {
         request.headers['x-no-compression'] = '1';
-        return payload;
+        return done(null, payload);
       }
       const type = reply.getHeader('content-type');
       const willCompress = request.headers['accept-encoding'] !== undefined && typeof type === 'string' && COMPRESSIBLE.test(type);
-      if (!willCompress || !isStream(payload)) return payload;
+      if (!willCompress || !isStream(payload)) return done(null, payload);
       const gathered = new Coalesce();
       // Errors and a client gone travel both ways, as through the compressor's own pipeline.
       pipeline(payload, gathered, () => {});
-      return gathered;
+      done(null, gathered);
     });
     await fastify.register(compress, {
       encodings: [...ENCODINGS],
@@ -60,13 +61,13 @@ export default fp<CompressionPluginOptions>(
       customTypes: COMPRESSIBLE,
     });
     // Behind the plugin's own route-level hook, which writes `accept-encoding` after the view's `Vary: Accept`.
-    appendRouteOnSend(fastify, async (request, reply, payload) => {
+    appendRouteOnSend(fastify, (request, reply, payload, done) => {
       const type = reply.getHeader('content-type');
       const askedForEncoding = request.headers['accept-encoding'] !== undefined;
       if (reply.hasHeader('content-encoding') || (askedForEncoding && typeof type === 'string' && COMPRESSIBLE.test(type))) {
         addVary(reply, 'Accept-Encoding');
       }
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'compression' },

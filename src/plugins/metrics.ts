@@ -36,7 +36,7 @@ export default fp<MetricsPluginOptions>(
     fastify.decorate('metricsServer', null);
 
     // On 'close', not onResponse: an export cut short by its client never finishes, and still counts.
-    fastify.addHook('onRequest', async (request, reply) => {
+    fastify.addHook('onRequest', (request, reply, done) => {
       const started = process.hrtime.bigint();
       reply.raw.once('close', () => {
         const labels = {
@@ -49,14 +49,15 @@ export default fp<MetricsPluginOptions>(
         metrics.requests.inc(labels);
         metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
       });
+      done();
     });
 
     // Behind compression's route-level hook (this plugin is registered after it), so the bytes
     // counted are the ones that go out.
-    appendRouteOnSend(fastify, async (request, reply, payload) => {
+    appendRouteOnSend(fastify, (request, reply, payload, done) => {
       const count = request.exportCount;
-      if (count === null || count === undefined || request.method !== 'GET' || !isStream(payload)) return payload;
-      return countExport(metrics, request.renderedFormat ?? NO_FORMAT, count, reply, payload);
+      if (count === null || count === undefined || request.method !== 'GET' || !isStream(payload)) return done(null, payload);
+      done(null, countExport(metrics, request.renderedFormat ?? NO_FORMAT, count, reply, payload));
     });
 
     const serve = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -37,7 +37,13 @@ export interface PageReadParts {
   page: { statement: Sql; offset: number } | null;
 }
 
-const quoted = (name: string) => raw(`"${name}"`);
+// The head's names as SQL, made once: the statement is built on every page read.
+const QUOTED_HEAD = {
+  gate: raw(`"${HEAD.gate}"`),
+  version: raw(`"${HEAD.version}"`),
+  count: raw(`"${HEAD.count}"`),
+  row: raw(`"${HEAD.row}"`),
+};
 
 export function pageReadStatement({ gate, version, count, known, page }: PageReadParts): Sql {
   const gateRow = gate ? sql`(SELECT 1) one LEFT JOIN LATERAL (${gate}) g ON true` : raw('(SELECT 1) one');
@@ -48,10 +54,10 @@ export function pageReadStatement({ gate, version, count, known, page }: PageRea
     ? sql`CASE WHEN a.v = ${known.version}::text THEN ${String(known.count)}::int8 ELSE (${count}) END`
     : sql`(${count})`;
   const pageJoin = page
-    ? sql` LEFT JOIN LATERAL (SELECT 1 AS ${quoted(HEAD.row)}, q.* FROM (${page.statement}) q WHERE h.n > ${String(page.offset)}::int8 OFFSET 0) p ON true`
+    ? sql` LEFT JOIN LATERAL (SELECT 1 AS ${QUOTED_HEAD.row}, q.* FROM (${page.statement}) q WHERE h.n > ${String(page.offset)}::int8 OFFSET 0) p ON true`
     : empty;
   const pageColumns = page ? raw('p.*') : raw(`NULL::int4 AS "${HEAD.row}"`);
-  return sql`SELECT h.gate AS ${quoted(HEAD.gate)}, h.v AS ${quoted(HEAD.version)}, h.n AS ${quoted(HEAD.count)}, ${pageColumns}
+  return sql`SELECT h.gate AS ${QUOTED_HEAD.gate}, h.v AS ${QUOTED_HEAD.version}, h.n AS ${QUOTED_HEAD.count}, ${pageColumns}
     FROM (SELECT a.gate, a.v, CASE WHEN a.admitted THEN ${counted} END AS n
             FROM (SELECT ${gateJson} AS gate, ${admitted} AS admitted, ${versionValue} AS v FROM ${gateRow} OFFSET 0) a OFFSET 0) h${pageJoin}`;
 }

@@ -28,6 +28,8 @@ export interface TokenAuthentication {
 
 // bytes.split() with no separator: runs of ASCII whitespace, ignoring leading and trailing runs.
 const ASCII_WHITESPACE = /[ \t\n\r\x0b\x0c]+/;
+// A scheme without whitespace, one space, and a token of printable ASCII (no whitespace in it).
+const USUAL_HEADER = /^([\x21-\x7e]+) ([\x21-\x7e]+)$/;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
@@ -44,12 +46,21 @@ export function createTokenAuthentication(store: TokenLookup, keyword = 'Token')
     throw new AuthenticationFailed(detail, keyword);
   };
 
+  const keywordLower = asciiLower(keyword);
+
   function credentials(authorizationHeader: string | undefined): string | null {
+    // The usual header, `<scheme> <token>` with one space and a printable-ASCII token, splits as the
+    // general path below would split it, and its token decodes to itself: read it without the copies.
+    const usual = authorizationHeader === undefined ? null : USUAL_HEADER.exec(authorizationHeader);
+    if (usual) {
+      const [, scheme = '', token = ''] = usual;
+      return scheme === keyword || asciiLower(scheme) === keywordLower ? token : null;
+    }
     const bytes = headerBytes(authorizationHeader ?? '');
     // Splitting the Latin-1 view splits the bytes: every byte is one char, whitespace is ASCII.
     const [scheme, token, ...extra] = bytes.toString('latin1').split(ASCII_WHITESPACE).filter((part) => part !== '');
     // The scheme is compared case-insensitively, as `auth[0].lower() != keyword.lower().encode()`.
-    if (scheme === undefined || asciiLower(scheme) !== asciiLower(keyword)) return null;
+    if (scheme === undefined || asciiLower(scheme) !== keywordLower) return null;
     if (token === undefined) return fail('Invalid token header. No credentials provided.');
     if (extra.length > 0) return fail('Invalid token header. Token string should not contain spaces.');
 

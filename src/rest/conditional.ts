@@ -5,7 +5,7 @@
  * never from the body, so answering `If-None-Match` reads the version and nothing else.
  * If-None-Match is evaluated as RFC 9110 §13.1.2 says: weak comparison, `*`, lists.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Condition, OrderTerm } from '../resource/declaration.js';
@@ -135,7 +135,7 @@ export const ETAG_PATTERN = `^W/"[0-9]+-[A-Za-z0-9_-]{${DIGEST_CHARS}}"$`;
  * The version stays readable; 96 bits of SHA-256 tell the requests apart.
  */
 export function entityTag(version: string, key: string): string {
-  const digest = createHash('sha256').update(key).digest('base64url').slice(0, DIGEST_CHARS);
+  const digest = hash('sha256', key, 'base64url').slice(0, DIGEST_CHARS);
   return `W/"${version}-${digest}"`;
 }
 

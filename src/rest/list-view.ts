@@ -18,7 +18,7 @@ import type { Row } from '../resource/rows.js';
 import { createMetadata, type Metadata } from './metadata.js';
 import { responseContentType, type AcceptedMediaType, type PageEnvelope, type Renderer, type RenderContext } from './renderers/index.js';
 import { getIndent, jsonRenderer, renderJson } from './renderers/json.js';
-import { selectRenderer } from './negotiation.js';
+import { createNegotiator } from './negotiation.js';
 import { filterQuery } from './filters.js';
 import { createConditionalGet, sendNotModified } from './conditional.js';
 import { ApiError, AuthenticationFailed, MethodNotAllowed, NotAuthenticated, Throttled } from './exceptions.js';
@@ -119,21 +119,24 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   const fullPath = `${scope.prefix}${path}`;
   const metadataBody = Buffer.from(metadata.json);
   const conditional = createConditionalGet({ repository, pagination, exportMaxRows: view.exportMaxRows });
+  const selectRenderer = createNegotiator(renderers);
 
   if (!scope.hasRequestDecorator('acceptedJson')) scope.decorateRequest('acceptedJson', null);
   if (!scope.hasRequestDecorator('renderedFormat')) scope.decorateRequest('renderedFormat', null);
   if (!scope.hasRequestDecorator('exportCount')) scope.decorateRequest('exportCount', null);
 
-  scope.addHook('onSend', async (request, reply) => {
-    if (request.routeOptions.url !== fullPath) return;
-    const vary = reply.getHeader('vary');
-    reply.header('vary', vary ? `${String(vary)}, ${VIEW_HEADERS.vary}` : VIEW_HEADERS.vary);
-    reply.header('allow', VIEW_HEADERS.allow);
+  scope.addHook('onSend', (request, reply, payload, done) => {
+    if (request.routeOptions.url === fullPath) {
+      const vary = reply.getHeader('vary');
+      reply.header('vary', vary ? `${String(vary)}, ${VIEW_HEADERS.vary}` : VIEW_HEADERS.vary);
+      reply.header('allow', VIEW_HEADERS.allow);
+    }
+    done(null, payload);
   });
 
   /** Content negotiation (404 for an unknown `format`, 406), its outcome kept on the request. */
   function negotiate(request: FastifyRequest, query: ReadonlyMap<string, string>): { renderer: Renderer; accepted: AcceptedMediaType } {
-    const negotiated = selectRenderer(renderers, request.headers.accept, query.get('format'));
+    const negotiated = selectRenderer(request.headers.accept, query.get('format'));
     const accepted: AcceptedMediaType = { mediaType: negotiated.mediaType, params: negotiated.params };
     if (negotiated.renderer.mediaType === jsonRenderer.mediaType) request.acceptedJson = accepted;
     request.renderedFormat = negotiated.renderer.format;

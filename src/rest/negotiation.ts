@@ -96,6 +96,19 @@ function matches(renderer: MediaType, client: MediaType): boolean {
   return true;
 }
 
+/** Each renderer's own media types, parsed once: they are constants, and parsing them was most of a negotiation's work. */
+const parsedOwnTypes = new WeakMap<Negotiable, readonly MediaType[]>();
+
+function ownTypes(renderer: Negotiable): readonly MediaType[] {
+  let own = parsedOwnTypes.get(renderer);
+  if (!own) {
+    // A renderer's own type that did not parse would match nothing, as a client's does not.
+    own = [renderer.mediaType, ...(renderer.alsoAccepts ?? [])].flatMap((t) => parseMediaType(t) ?? []);
+    parsedOwnTypes.set(renderer, own);
+  }
+  return own;
+}
+
 /**
  * Given the renderers in preference order, the Accept header and `?format=`, return the renderer
  * and the accepted media type. Throws NotFound for an unknown format, NotAcceptable otherwise.
@@ -131,8 +144,7 @@ export function selectRenderer<R extends Negotiable>(
   // Most specific first.
   for (const group of byPrecedence.toReversed()) {
     for (const renderer of candidates) {
-      // A renderer's own type that did not parse would match nothing, as a client's does not.
-      const own = [renderer.mediaType, ...(renderer.alsoAccepts ?? [])].flatMap((t) => parseMediaType(t) ?? []);
+      const own = ownTypes(renderer);
       for (const client of group) {
         const served = own.find((type) => matches(type, client.type));
         if (!served) continue;
@@ -147,4 +159,35 @@ export function selectRenderer<R extends Negotiable>(
     }
   }
   throw new NotAcceptable();
+}
+
+/** Most outcomes a negotiator remembers, and the longest Accept header it remembers one for. */
+export const NEGOTIATION_CACHE_ENTRIES = 256;
+export const NEGOTIATION_CACHE_MAX_ACCEPT = 512;
+
+/**
+ * `selectRenderer` over one list of renderers, its successful outcomes remembered per Accept header
+ * and `format`: clients send a handful of distinct headers, and every request of one gets the same
+ * answer. Bounded (oldest forgotten first, long headers never kept); failures (404, 406) are not
+ * kept, they are computed again. The outcomes are frozen: every request shares them.
+ */
+export function createNegotiator<R extends Negotiable>(renderers: readonly R[]) {
+  const outcomes = new Map<string, Negotiated<R>>();
+  return function negotiate(accept: string | undefined, format: string | undefined): Negotiated<R> {
+    if (accept !== undefined && accept.length > NEGOTIATION_CACHE_MAX_ACCEPT) return selectRenderer(renderers, accept, format);
+    // The format's length first, so that no two pairs share a key; an absent header or format
+    // negotiates as an empty one does.
+    const given = format ?? '';
+    const key = `${given.length}:${given}${accept ?? ''}`;
+    let outcome = outcomes.get(key);
+    if (outcome) return outcome;
+    const { renderer, mediaType, params } = selectRenderer(renderers, accept, format);
+    outcome = Object.freeze({ renderer, mediaType, params: Object.freeze({ ...params }) });
+    if (outcomes.size >= NEGOTIATION_CACHE_ENTRIES) {
+      const oldest = outcomes.keys().next();
+      if (!oldest.done) outcomes.delete(oldest.value);
+    }
+    outcomes.set(key, outcome);
+    return outcome;
+  };
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { AuthenticationFailed } from '../../src/rest/exceptions.js';
 import { createTokenAuthentication, type AuthUser } from '../../src/rest/authentication.js';
@@ -118,5 +119,27 @@ describe('TokenAuthentication keyword', () => {
     await expect(auth.authenticate(`bearer ${KEY}`)).resolves.toEqual(alice);
     await expect(auth.authenticate(`Token ${KEY}`)).resolves.toBeNull();
     expect(await failure('Bearer', 'Bearer')).toEqual(failed('Invalid token header. No credentials provided.', 'Bearer'));
+  });
+});
+
+describe('TokenAuthentication: the usual header read without copies', () => {
+  /** What `credentials` gives for a header: the key, null, or the detail it fails with. */
+  const outcome = (header: string) => {
+    try {
+      return { key: setup().auth.credentials(header) };
+    } catch (error) {
+      return { failed: (error as AuthenticationFailed).body() };
+    }
+  };
+
+  it('reads any header as the general path does (a leading space always takes that path)', () => {
+    const latin1 = fc.string({ unit: fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)) });
+    const usual = fc.tuple(fc.constantFrom('Token', 'token', 'TOKEN', 'Bearer', 'T\xd6KEN'), fc.string()).map(([s, t]) => `${s} ${t}`);
+    fc.assert(
+      fc.property(fc.oneof(latin1, usual, fc.string({ unit: 'binary' })), (header) => {
+        expect(outcome(header)).toEqual(outcome(` ${header}`));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NotAcceptable, NotFound } from '../../src/rest/exceptions.js';
-import { selectRenderer } from '../../src/rest/negotiation.js';
+import { createNegotiator, NEGOTIATION_CACHE_ENTRIES, selectRenderer } from '../../src/rest/negotiation.js';
 
 // Mock renderers in the service's order, as DRF's tests/test_negotiation.py uses MockJSONRenderer.
 const json = { mediaType: 'application/json', format: 'json' };
@@ -155,5 +155,51 @@ describe('selectRenderer on garbage Accept headers', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('createNegotiator', () => {
+  /** The outcome as a value: the renderer, the media type and parameters, or the error's class. */
+  const outcome = (run: () => { renderer: unknown; mediaType: string; params: Readonly<Record<string, string>> }) => {
+    try {
+      const { renderer, mediaType, params } = run();
+      return { renderer, mediaType, params: { ...params } };
+    } catch (error) {
+      return { error: (error as Error).constructor.name };
+    }
+  };
+
+  it('answers as selectRenderer does, the first time and every time after', () => {
+    const negotiate = createNegotiator(renderers);
+    const accepts = fc.oneof(
+      fc.constantFrom(undefined, '', '*/*', BROWSER, 'application/json; indent=4', 'text/csv', 'text/html', 'application/xls'),
+      fc.string({ unit: 'binary' }),
+    );
+    const formats = fc.option(fc.constantFrom('', 'json', 'csv', 'xlsx', 'xml', '1:'), { nil: undefined });
+    fc.assert(
+      fc.property(accepts, formats, (accept, format) => {
+        const expected = outcome(() => select(accept, format));
+        expect(outcome(() => negotiate(accept, format))).toEqual(expected);
+        expect(outcome(() => negotiate(accept, format))).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('tells a format apart from an Accept header that continues it', () => {
+    const negotiate = createNegotiator(renderers);
+    expect(negotiate('*/*', 'csv').renderer).toBe(csv);
+    expect(() => negotiate(undefined, 'csv*/*')).toThrow(NotFound);
+  });
+
+  it('shares one frozen outcome between requests, and forgets the oldest once full', () => {
+    const negotiate = createNegotiator(renderers);
+    const first = negotiate('application/json; indent=2', undefined);
+    expect(negotiate('application/json; indent=2', undefined)).toBe(first);
+    expect(Object.isFrozen(first.params)).toBe(true);
+    for (let i = 0; i < NEGOTIATION_CACHE_ENTRIES; i++) negotiate(`application/json; v=${i}`, undefined);
+    const again = negotiate('application/json; indent=2', undefined);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
   });
 });

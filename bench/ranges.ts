@@ -66,16 +66,37 @@ async function load(service: Started, token: string, scenario: RangeScenario, du
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
 const token = await freshToken(pool, 'bench-ranges');
-await pool.end();
+
+/**
+ * Waits (up to 60 s) until no statement of either service still runs: autocannon's end closes the
+ * sockets, not the statements behind them, and a slow round's 32 leftover statements (a deep page
+ * of the "before" service takes ~0.3 s each) would otherwise eat into the next round.
+ */
+async function databaseSettles(): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'oms-customers' AND state = 'active'`,
+    );
+    if (rows[0]!.n === 0) return;
+  }
+}
+
 const env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: process.env.DATABASE_URL, SEED_DEMO_DATA: 'false' };
 const before = await startProcess('before', ['--max-semi-space-size=4', join(values.before, 'dist', 'server.js')], env, '/tmp/bench-ranges-before.log');
 const after = await startProcess('after', ['--max-semi-space-size=4', join(ROOT, 'dist', 'server.js')], env, '/tmp/bench-ranges-after.log');
 try {
   for (const scenario of SCENARIOS.filter((_, i) => !only || only.includes(String(i + 1)))) {
     const runs: Record<string, { rps: number; p50: number; p99: number; errors: number }[]> = { before: [], after: [] };
-    for (const [name, service] of [['before', before], ['after', after]] as const) await load(service, token, scenario, warmup);
+    for (const [, service] of [['before', before], ['after', after]] as const) {
+      await load(service, token, scenario, warmup);
+      await databaseSettles();
+    }
     for (let round = 0; round < rounds; round++) {
-      for (const [name, service] of [['before', before], ['after', after]] as const) runs[name]!.push(await load(service, token, scenario, seconds));
+      for (const [name, service] of [['before', before], ['after', after]] as const) {
+        runs[name]!.push(await load(service, token, scenario, seconds));
+        await databaseSettles();
+      }
     }
     // Best round of each: interference on shared cores only ever slows a round down.
     const best = (name: string) => runs[name]!.reduce((a, b) => (b.rps > a.rps ? b : a));
@@ -88,4 +109,5 @@ try {
   }
 } finally {
   await Promise.all([before.stop(), after.stop()]);
+  await pool.end();
 }

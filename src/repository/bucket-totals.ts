@@ -30,16 +30,23 @@ export interface BucketTotalsOptions {
 
 export const TOTALS_REFRESH_INTERVAL_MS = 1_000;
 
-export function createBucketTotalsCache({ statements, read, refreshIntervalMs = TOTALS_REFRESH_INTERVAL_MS }: BucketTotalsOptions): BucketTotalsCache {
-  const entries = new Map(statements.map(({ summary, statement }) => [summary, {
-    statement,
-    totals: undefined as BucketTotals | undefined,
-    wanted: false,
-    reading: false,
-    lastRead: -Infinity,
-  }]));
+/** One summary's totals and what decides when they are read again. */
+interface Entry {
+  statement: Sql;
+  totals: BucketTotals | undefined;
+  /** A statement asked for them since they were last read. */
+  wanted: boolean;
+  reading: boolean;
+  /** performance.now() of the last read's start. */
+  lastRead: number;
+}
 
-  async function refresh(entry: NonNullable<ReturnType<typeof entries.get>>): Promise<void> {
+export function createBucketTotalsCache({ statements, read, refreshIntervalMs = TOTALS_REFRESH_INTERVAL_MS }: BucketTotalsOptions): BucketTotalsCache {
+  const entries = new Map<string, Entry>(
+    statements.map(({ summary, statement }) => [summary, { statement, totals: undefined, wanted: false, reading: false, lastRead: -Infinity }]),
+  );
+
+  async function refresh(entry: Entry): Promise<void> {
     entry.reading = true;
     entry.lastRead = performance.now();
     try {

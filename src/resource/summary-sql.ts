@@ -29,7 +29,7 @@ export interface ListSummaryOptions {
 export const DEEP_PAGE_OFFSET = 10_000;
 
 /**
- * A summary read whole at one data version (`totalsStatement`): each bucket's key (`keyOf`) in
+ * A summary read whole at one data version (`totalsStatements`): each bucket's key (`keyOf`) in
  * ascending order, and prefix[i], the rows in the buckets before keys[i] (prefix has one more
  * entry: the total). While the data is still at that version, a statement takes an interior's sum
  * or a deep page's start from here instead of summing the summary (repository/bucket-totals.ts).
@@ -98,7 +98,7 @@ function startOf(totals: BucketTotals, offset: number, descending: boolean): { k
   return { key: keys[i]!, before: total - prefix[i + 1]! };
 }
 
-/** The totals of a summary as `totalsStatement` returns them; null if they cannot be used exactly. */
+/** The totals of a summary as its `totalsStatements` statement returns them; null if they cannot be used exactly. */
 export function parseTotals(version: string, pairs: unknown): BucketTotals | null {
   if (!Array.isArray(pairs)) return null;
   const keys: number[] = [];

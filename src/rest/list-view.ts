@@ -119,7 +119,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   const fullPath = `${scope.prefix}${path}`;
   const metadataBody = Buffer.from(metadata.json);
   const conditional = createConditionalGet({ repository, pagination, exportMaxRows: view.exportMaxRows });
-  const selectRenderer = createNegotiator(renderers);
+  const negotiateRenderer = createNegotiator(renderers);
 
   if (!scope.hasRequestDecorator('acceptedJson')) scope.decorateRequest('acceptedJson', null);
   if (!scope.hasRequestDecorator('renderedFormat')) scope.decorateRequest('renderedFormat', null);
@@ -136,7 +136,7 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
 
   /** Content negotiation (404 for an unknown `format`, 406), its outcome kept on the request. */
   function negotiate(request: FastifyRequest, query: ReadonlyMap<string, string>): { renderer: Renderer; accepted: AcceptedMediaType } {
-    const negotiated = selectRenderer(request.headers.accept, query.get('format'));
+    const negotiated = negotiateRenderer(request.headers.accept, query.get('format'));
     const accepted: AcceptedMediaType = { mediaType: negotiated.mediaType, params: negotiated.params };
     if (negotiated.renderer.mediaType === jsonRenderer.mediaType) request.acceptedJson = accepted;
     request.renderedFormat = negotiated.renderer.format;

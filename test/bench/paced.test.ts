@@ -1,7 +1,8 @@
 /**
  * The paced load client (bench/paced.ts) against a local server with a known delay: it offers its
  * rate evenly whatever the server does, and a slow or stalled server shows up as latency measured
- * from each request's due time, not as fewer requests.
+ * from each request's due time, not as fewer requests. It speaks HTTP/1.1 over raw sockets, so
+ * the framing cases (Content-Length, chunked, bodies over many reads) are tested here too.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -105,6 +106,29 @@ describe('paced client', () => {
     expect(r.errors).toBe(0);
     // 5 sockets × 10 answers/s each = 50 req/s against 100 offered: the last request waits ~500 ms for a socket.
     expect(r.max).toBeGreaterThan(450);
+  });
+
+  it('reads chunked and large bodies to their end on kept-alive connections', async () => {
+    const sockets = new Set<unknown>();
+    const big = 'x'.repeat(200_000);
+    const s = http.createServer((req, res) => {
+      sockets.add(req.socket);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write(big);
+      // The last chunk 30 ms later: the latency runs to the end of the body, not its first bytes.
+      setTimeout(() => res.end('end'), 30);
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    server = {
+      url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/`, arrivals: [], maxConcurrent: 0,
+      close: () => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }),
+    };
+    const r = await runPaced({ url: server.url, rate: 20, seconds: 1 });
+    expect(r.requests).toBe(20);
+    expect(r.errors).toBe(0);
+    expect(r.p50).toBeGreaterThanOrEqual(29);
+    // 30 ms answers every 50 ms: one or two connections, reused, not one per request.
+    expect(sockets.size).toBeLessThanOrEqual(3);
   });
 
   it('counts non-2xx answers and timeouts as errors', async () => {

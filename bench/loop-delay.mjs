@@ -6,9 +6,11 @@
  */
 import { appendFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 
 const file = process.env.LOOP_DELAY_FILE;
-if (file) {
+// Worker threads (the XLSX export's) inherit --import: only the main thread's loop is the one requests wait on.
+if (file && isMainThread) {
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   histogram.enable();
   setInterval(() => {

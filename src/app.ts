@@ -18,6 +18,7 @@ import { createCustomerOpenApi } from './customers/customer.openapi.js';
 import openapiPlugin from './plugins/openapi.js';
 import compressionPlugin from './plugins/compression.js';
 import metricsPlugin from './plugins/metrics.js';
+import foregroundPlugin from './plugins/foreground.js';
 import bodyLimitPlugin from './http/body-limit.js';
 import { createClientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { createHostCheck } from './http/host.js';
@@ -124,6 +125,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   await app.register(bodyLimitPlugin);
+  // First of the hooks: every request, whatever answers it, counts while exports yield to it.
+  await app.register(foregroundPlugin, { config });
   await app.register(databasePlugin, { config, ...(options.database ? { database: options.database } : {}) });
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS });
   // Outside the Host check: orchestrators probe /health and /ready by pod IP, which ALLOWED_HOSTS need not list.

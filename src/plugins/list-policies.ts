@@ -38,11 +38,12 @@ export default fp<ListPoliciesOptions>(
       ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),
       ...(config.THROTTLE_RATE && throttleStore ? { throttling: createViewThrottling({ rate: config.THROTTLE_RATE, store: throttleStore }) } : {}),
       ...(fastify.hasDecorator('metrics') ? { timeQuery: fastify.metrics.timeQuery } : {}),
+      foreground: fastify.foreground,
       exportSlots: createExportSlots({
         total: config.EXPORT_CONCURRENCY ?? defaultExportConcurrency(poolSize),
         perOwner: config.EXPORT_CONCURRENCY_PER_TOKEN,
       }),
     } satisfies ListPolicies);
   },
-  { name: 'list-policies', dependencies: ['database', 'throttle'] },
+  { name: 'list-policies', dependencies: ['database', 'throttle', 'foreground'] },
 );

@@ -24,6 +24,7 @@ import { createConditionalGet, sendNotModified } from './conditional.js';
 import { ApiError, AuthenticationFailed, MethodNotAllowed, NotAuthenticated, Throttled } from './exceptions.js';
 import type { ViewThrottling } from './throttling.js';
 import type { ExportSlots } from './export-slots.js';
+import type { Foreground } from '../http/foreground.js';
 import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
 import { linkHost } from '../http/host.js';
 import { timeRepository, type QueryTimer } from '../repository/timed-repository.js';
@@ -61,6 +62,8 @@ export interface ListPolicies {
   throttling?: ViewThrottling;
   /** Caps on concurrent `limit=all` exports; none when unset. */
   exportSlots?: ExportSlots;
+  /** Requests in flight, which a streaming export lets go first (http/foreground.ts); none when unset. */
+  foreground?: Foreground;
   /** Times the repository's queries (the metrics); none when unset. */
   timeQuery?: QueryTimer;
 }
@@ -298,7 +301,9 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
         release();
         return finalize(reply, renderer, ctx, envelope, etag).send(Readable.from([]));
       }
-      body = await renderer.stream(envelope, rows, ctx);
+      // From here the export is background work: other requests no longer wait for it, it yields to them.
+      request.leaveForeground?.();
+      body = await renderer.stream(envelope, rows, view.foreground ? { ...ctx, yieldTo: view.foreground.yieldTo } : ctx);
       request.exportCount = rows.count;
     } catch (error) {
       await rows.close();

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
 import { collect, oneBatch } from './tabular.js';
+import { yieldingBatches } from './yielding.js';
 import { neutraliseFormula } from '../../lib/formula-guard.js';
 
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -69,10 +70,11 @@ export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): 
     download: { extension: 'csv' },
     variant: formulaGuard ? 'formula-guard' : 'plain',
     render: (page, { fields }) => collect(Readable.from(withHeader(fields, csvLines(fields, oneBatch(page.results), formulaGuard)))),
-    // The lines PostgreSQL writes (resource/csv-sql.ts) where it can, else written here from the rows;
-    // one batch buffered ahead at most: the next is fetched when the socket has taken this one.
-    stream: async (_envelope, source, { fields }) => {
-      const lines = (await source.csvLines({ formulaGuard })) ?? csvLines(fields, source.rows(), formulaGuard);
+    // The lines PostgreSQL writes (resource/csv-sql.ts) where it can, passed through as they come;
+    // else written here from the rows, yielding to other requests between batches. One batch
+    // buffered ahead at most: the next is fetched when the socket has taken this one.
+    stream: async (_envelope, source, { fields, yieldTo }) => {
+      const lines = (await source.csvLines({ formulaGuard })) ?? csvLines(fields, yieldingBatches(source.rows(), yieldTo), formulaGuard);
       return Readable.from(withHeader(fields, lines), { highWaterMark: 1 });
     },
   };

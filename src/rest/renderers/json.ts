@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { AcceptedMediaType, PageEnvelope, Renderer, Row } from './renderer.js';
+import { yieldingBatches } from './yielding.js';
 
 const MAX_INDENT = 8;
 
@@ -85,5 +86,5 @@ export const jsonRenderer: Renderer = {
   charset: null,
   render: (page, ctx) => renderJson(page, ctx),
   // One batch buffered ahead at most: the next is fetched when the socket has taken this one.
-  stream: (envelope, source, ctx) => Readable.from(pageJsonChunks(envelope, source.rows(), ctx), { highWaterMark: 1 }),
+  stream: (envelope, source, ctx) => Readable.from(pageJsonChunks(envelope, yieldingBatches(source.rows(), ctx.yieldTo), ctx), { highWaterMark: 1 }),
 };

@@ -35,6 +35,11 @@ export interface RenderContext extends AcceptedMediaType {
   fields: readonly CompiledField[];
   /** What the rows are called (`customers`): the download's file name and the sheet's name. */
   title: string;
+  /**
+   * Ours, for a streamed export: asked before each batch it encodes, so that requests someone waits
+   * on go first (http/foreground.ts). Nothing to wait for when it returns undefined.
+   */
+  yieldTo?: () => Promise<void> | undefined;
 }
 
 export interface Renderer extends Negotiable {

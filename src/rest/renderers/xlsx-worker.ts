@@ -2,13 +2,16 @@
  * The XLSX export's worker thread (started by xlsx.ts, one per export): takes batches of rows as
  * flat value arrays or as the database's CSV bytes (transcoded to the rows' XML without values:
  * xlsx-csv-rows.ts), answers with the zipped workbook's bytes, so that neither writing the XML
- * nor deflating it takes the event loop that answers pages. Each batch is acknowledged once the zip
- * can take more: the main thread sends no more than a few unacknowledged batches.
+ * nor deflating it takes the event loop that answers pages. Both run here at a lower CPU priority
+ * (deflate included: xlsx-zip-crc.ts), so the cores go to pages first when both want them. Each
+ * batch is acknowledged once the zip can take more: the main thread sends no more than a few
+ * unacknowledged batches.
  */
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
+import { WorkbookEncoder, ZIP_DEFLATE, type SheetColumn } from './xlsx-workbook.js';
+import { deflateInThisThread } from './xlsx-zip-crc.js';
 
 export interface XlsxWorkerData {
   columns: SheetColumn[];
@@ -46,6 +49,8 @@ const OUTPUT_BYTES = 64 * 1024;
 const port = parentPort;
 if (port) {
   lowerThreadPriority();
+  // The deflate too runs here, at this thread's priority, not on the process's shared threadpool.
+  deflateInThisThread(import.meta.url, ZIP_DEFLATE);
   const { columns, title, sheetRowLimit } = workerData as XlsxWorkerData;
   const send = (message: FromXlsxWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   // The zip's output gathered into buffers of this thread's own, transferred rather than copied: a

@@ -110,6 +110,8 @@ function workerStream(
   script: URL,
   /** Ends the source whatever state `messages` is in (a COPY stream is destroyed). */
   release: () => void,
+  /** Asked before each batch is read and sent (renderer.ts). */
+  yieldTo?: () => Promise<void> | undefined,
 ): Readable {
   const iterator = messages;
   let worker: Worker | null = null;
@@ -146,6 +148,12 @@ function workerStream(
     try {
       worker ??= start();
       while (!out.destroyed && !sourceDone && inFlight < MAX_IN_FLIGHT && out.readableLength < out.readableHighWaterMark) {
+        // Other requests first: the next batch is read (and the database's COPY resumed) once they are done.
+        const wait = yieldTo?.();
+        if (wait) {
+          await wait;
+          if (out.destroyed || sourceDone) return;
+        }
         const next = iterator.next();
         pending = next;
         const { done, value } = await next;
@@ -224,11 +232,11 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScri
     download: { extension: 'xlsx' },
     render: (page, { fields, title }) => pageWorkbook(fields, page.results, title, sheetRowLimit),
     // The database's CSV lines where it writes them (a server), else the rows.
-    stream: async (_envelope, source, { fields, title }) => {
+    stream: async (_envelope, source, { fields, title, yieldTo }) => {
       const lines = await source.csvLines({ formulaGuard: false });
-      if (lines) return workerStream(fields, csvMessages(lines), title, sheetRowLimit, workerScript, () => lines.destroy());
+      if (lines) return workerStream(fields, csvMessages(lines), title, sheetRowLimit, workerScript, () => lines.destroy(), yieldTo);
       const messages = rowMessages(source.rows(), fields.map((field) => field.name));
-      return workerStream(fields, messages, title, sheetRowLimit, workerScript, () => {});
+      return workerStream(fields, messages, title, sheetRowLimit, workerScript, () => {}, yieldTo);
     },
   };
 }

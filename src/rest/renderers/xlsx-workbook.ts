@@ -15,7 +15,7 @@ import type ExcelJS from 'exceljs';
 import type { ValueType } from '../../resource/declaration.js';
 import { CsvCells } from './xlsx-csv.js';
 import { CsvSheetRows } from './xlsx-csv-rows.js';
-import { useNativeZipCrc } from './xlsx-zip-crc.js';
+import { useNativeZipCrc } from './xlsx-zip-tuning.js';
 import { columnLetter, rowXml, xmlSafe, type RowLayout } from './xlsx-cells.js';
 
 export { columnLetter, excelDate, xmlSafe } from './xlsx-cells.js';

@@ -3,7 +3,7 @@
  * flat value arrays or as the database's CSV bytes (transcoded to the rows' XML without values:
  * xlsx-csv-rows.ts), answers with the zipped workbook's bytes, so that neither writing the XML
  * nor deflating it takes the event loop that answers pages. Both run here at a lower CPU priority
- * (deflate included: xlsx-zip-crc.ts), so the cores go to pages first when both want them. Each
+ * (deflate included: xlsx-zip-tuning.ts), so the cores go to pages first when both want them. Each
  * batch is acknowledged once the zip can take more: the main thread sends no more than a few
  * unacknowledged batches.
  */
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WorkbookEncoder, ZIP_DEFLATE, type SheetColumn } from './xlsx-workbook.js';
-import { deflateInThisThread } from './xlsx-zip-crc.js';
+import { deflateInThisThread } from './xlsx-zip-tuning.js';
 
 export interface XlsxWorkerData {
   columns: SheetColumn[];

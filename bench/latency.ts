@@ -36,6 +36,8 @@ export interface LatencyPhase extends PacedResult {
 
 export interface LatencyResult {
   floorPage1Rps: number;
+  /** The same paced page 1 against the floor alone: what this machine allows any Node process. */
+  floorIdle: PacedResult | null;
   offeredRps: number;
   seconds: number;
   idle: LatencyPhase;
@@ -70,6 +72,8 @@ export interface LatencyOptions {
   token: string;
   loopDelayFile: string;
   floorPage1Rps: number;
+  /** The floor (bench/floor-server.ts), running: measured alone the same way, when given. */
+  floor?: Started;
   seconds: number;
   warmupS: number;
   log: (line: string) => void;
@@ -89,6 +93,13 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
     return { ...result, loopDelay: loopDelayBetween(o.loopDelayFile, from, to) };
   };
 
+  let floorIdle: PacedResult | null = null;
+  if (o.floor) {
+    const floorPage1 = `${o.floor.baseUrl}${LIST_PATH}`;
+    if (o.warmupS > 0) await runPacedProcess(floorPage1, headers, rate, o.warmupS);
+    o.log(`latency: the floor's page 1 paced at ${rate} req/s for ${o.seconds} s`);
+    floorIdle = await runPacedProcess(floorPage1, headers, rate, o.seconds);
+  }
   if (o.warmupS > 0) await runPacedProcess(page1, headers, rate, o.warmupS);
   o.log(`latency: page 1 paced at ${rate} req/s (half the floor's ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s`);
   const idle = await paced();
@@ -111,6 +122,7 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
   }
   return {
     floorPage1Rps: o.floorPage1Rps,
+    floorIdle,
     offeredRps: rate,
     seconds: o.seconds,
     idle,
@@ -127,8 +139,10 @@ const delay = (d: LoopDelay | null) =>
 
 /** The `## Latency under load (open loop)` section of RESULTS.md. */
 export function latencySection(r: LatencyResult, about: { commit: string; date: string; rows: number; command: string }): string {
-  const row = (name: string, p: LatencyPhase, target: number) =>
-    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ${met(p.p99, target)} | ${delay(p.loopDelay)} |`;
+  const row = (name: string, p: PacedResult & { loopDelay?: LoopDelay | null }, target: number | null) =>
+    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ` +
+    `${target === null ? '—' : met(p.p99, target)} | ${p.loopDelay === undefined ? '—' : delay(p.loopDelay)} |`;
+  const bySecond = (p: PacedResult) => (p.p99BySecond ?? []).join(', ');
   return `## Latency under load (open loop)
 
 \`${about.command}\` at ${about.commit}, ${about.date}: ${about.rows.toLocaleString('en')} customers. Page 1 offered at
@@ -141,8 +155,11 @@ ${r.duringExport.exports} exports, median ${r.duringExport.exportMedianMs} ms ea
 
 | Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | p99 target | Service event-loop delay |
 |---|---|---|---|---|---|---|---|---|---|
-${row('Page 1 alone', r.idle, TARGET_P99_MS.idle)}
+${r.floorIdle ? `${row('Floor alone (node:http + pg, the same statement)', r.floorIdle, null)}\n` : ''}${row('Page 1 alone', r.idle, TARGET_P99_MS.idle)}
 ${row('Page 1 during an XLSX export', r.duringExport, TARGET_P99_MS.duringExport)}
+
+p99 of each second's requests, in order (ms): ${r.floorIdle ? `floor alone ${bySecond(r.floorIdle)}; ` : ''}page 1 alone ${bySecond(r.idle)};
+during the export ${bySecond(r.duringExport)}.
 `;
 }
 

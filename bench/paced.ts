@@ -42,6 +42,8 @@ export interface PacedResult {
   /** Requests sent more than LATE_MS after their due time: the client itself fell behind. */
   lateSends: number;
   maxSendLagMs: number;
+  /** p99 of the requests due in each second of the run, in order (ms): where in the run the tail is. */
+  p99BySecond: number[];
 }
 
 /** Timers fire up to about a millisecond late; beyond 2 ms the client (or its machine) is the bottleneck. */
@@ -229,6 +231,10 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   });
   for (const connection of all) connection.destroy();
 
+  const p99BySecond: number[] = [];
+  for (let from = 0; from < total; from += options.rate) {
+    p99BySecond.push(Math.round(quantile(latencies.slice(from, Math.min(total, from + options.rate)).sort(), 0.99)));
+  }
   const sorted = latencies.slice().sort();
   const round = (ms: number) => Math.round(ms * 100) / 100;
   return {
@@ -242,6 +248,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
     errors,
     lateSends,
     maxSendLagMs: round(maxSendLagMs),
+    p99BySecond,
   };
 }
 

@@ -236,7 +236,7 @@ async function main(): Promise<void> {
         await fresh.stop();
       }
       const floorPage1 = results.find((r) => r.scenario.id === 'page1' && r.dataset === large.rows && r.available && r.floor);
-      if (floorPage1?.available && floorPage1.floor) latency = await measureLatency(large, floorPage1.floor.rps);
+      if (floorPage1?.available && floorPage1.floor) latency = await measureLatency(large, floorPage1.floor.rps, floor);
     } finally {
       await smallService.stop();
       await floor.stop();
@@ -323,13 +323,13 @@ async function reads(serverUrl: string): Promise<void> {
 }
 
 /** Page-1 latency under load (bench/latency.ts) on a fresh service that records its event-loop delay. */
-async function measureLatency(db: BenchDatabase, floorPage1Rps: number): Promise<LatencyResult> {
+async function measureLatency(db: BenchDatabase, floorPage1Rps: number, floor: Started): Promise<LatencyResult> {
   const loopDelayFile = join(OUT, 'loop-delay.jsonl');
   rmSync(loopDelayFile, { force: true });
   const service = await startService(db, 'latency', false, { LOOP_DELAY_FILE: loopDelayFile }, LOOP_DELAY_FLAGS);
   try {
     return await measureLatencyUnderLoad({
-      service, token: db.token, loopDelayFile, floorPage1Rps, seconds: settings.durationS, warmupS: settings.warmupS, log,
+      service, floor, token: db.token, loopDelayFile, floorPage1Rps, seconds: settings.durationS, warmupS: settings.warmupS, log,
     });
   } finally {
     await service.stop();
@@ -354,14 +354,14 @@ async function latencyOnly(serverUrl: string): Promise<void> {
     await run('npm', ['run', '-s', 'build']);
     const page1 = (await buildScenarios(db.pool, db.rows)).find((s) => s.id === 'page1')!;
     const floor = await startFloor(db);
-    let floorRps: number;
+    let result: LatencyResult;
     try {
       log(`floor: page 1, ${settings.connections} connections`);
-      [{ rps: floorRps }] = (await measure([{ process: floor, token: db.token }], page1)) as [Measured];
+      const [{ rps: floorRps }] = (await measure([{ process: floor, token: db.token }], page1)) as [Measured];
+      result = await measureLatency(db, floorRps, floor);
     } finally {
       await floor.stop();
     }
-    const result = await measureLatency(db, floorRps);
     const command = `npm run bench -- --latency${quick ? ' --quick' : ''}`;
     const written = writeLatency(result, join(ROOT, 'bench', 'RESULTS.md'), db.rows, command);
     log(`latency: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export; ${written.join(', ')}`);

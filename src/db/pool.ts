@@ -4,6 +4,7 @@
  * timeouts.
  */
 import pg from 'pg';
+import { ReadTimeoutClient } from './read-timeout-client.js';
 
 export interface PoolOptions {
   /** postgresql:// URL; for the embedded server, the URL startEmbeddedPostgres returned. */
@@ -42,6 +43,8 @@ export function queryTimeoutFor(statementTimeoutMs: number): number {
 export function createPool(opts: PoolOptions): pg.Pool {
   const queryTimeoutMs = opts.queryTimeoutMs ?? queryTimeoutFor(opts.statementTimeoutMs);
   const pool = new pg.Pool({
+    // pg's client, with its query_timeout armed without keeping finished queries alive (read-timeout-client.ts).
+    Client: ReadTimeoutClient,
     connectionString: opts.url,
     max: opts.max,
     // pg sends this in the startup packet, so it is the session default of

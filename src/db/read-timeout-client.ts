@@ -67,7 +67,9 @@ function armTimeout(client: ClientInternals, query: pg.Query, bound: ReadTimeout
   bound.timer = setTimeout(() => timeOut(client, query, bound), ms);
 }
 
-const pgQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+type QueryMethod = (this: pg.Client, ...args: unknown[]) => unknown;
+// Looked up at each call, not kept: whatever wraps pg's own (a test's statement spy) sees every query.
+const pgQuery = (): QueryMethod => pg.Client.prototype.query as QueryMethod;
 
 /** pg's overloads all come here; everything but a callback query with a read timeout goes to pg as it came. */
 function query(this: pg.Client, config: unknown, values?: unknown, callback?: unknown): unknown {
@@ -76,7 +78,7 @@ function query(this: pg.Client, config: unknown, values?: unknown, callback?: un
   const given = config !== null && typeof config === 'object' ? (config as { query_timeout?: number; submit?: unknown }) : null;
   const ms = given?.query_timeout || internals.connectionParameters.query_timeout;
   if (!ms || config == null || typeof done !== 'function' || typeof given?.submit === 'function') {
-    return pgQuery.call(this, config, values, callback);
+    return pgQuery().call(this, config, values, callback);
   }
 
   const bound = new ReadTimeout(done as Callback);
@@ -88,7 +90,7 @@ function query(this: pg.Client, config: unknown, values?: unknown, callback?: un
   const saved = parameters.query_timeout;
   parameters.query_timeout = false;
   try {
-    return pgQuery.call(this, submitted);
+    return pgQuery().call(this, submitted);
   } catch (error) {
     clearTimeout(bound.timer);
     throw error;

@@ -74,7 +74,8 @@ const pgQuery = (): QueryMethod => pg.Client.prototype.query as QueryMethod;
 /** pg's overloads all come here; everything but a callback query with a read timeout goes to pg as it came. */
 function query(this: pg.Client, config: unknown, values?: unknown, callback?: unknown): unknown {
   const internals = this as unknown as ClientInternals;
-  const done = typeof values === 'function' ? values : callback;
+  // As pg's Query reads them: a callback given after values wins over values that are a function.
+  const done = callback !== undefined ? callback : typeof values === 'function' ? values : undefined;
   const given = config !== null && typeof config === 'object' ? (config as { query_timeout?: number; submit?: unknown }) : null;
   const ms = given?.query_timeout || internals.connectionParameters.query_timeout;
   if (!ms || config == null || typeof done !== 'function' || typeof given?.submit === 'function') {

@@ -1,8 +1,9 @@
 /**
  * The XLSX export as other programs read it, and its worker thread: a file from the database's
  * rows opened by openpyxl (Debian's python3-openpyxl) and converted to CSV by LibreOffice
- * headless; the encoding done off the main thread; a failing worker or a client that goes away
- * ends the export and gives the snapshot's connection back.
+ * headless; the encoding done off the main thread, by a worker kept from one export to the next;
+ * a failing worker or a client that goes away ends the export and gives the snapshot's
+ * connection back.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,6 +169,26 @@ describe('an XLSX export is encoded in a worker thread', () => {
     } finally {
       process.off('unhandledRejection', unhandled);
     }
+  });
+
+  it('writes the same workbook again from the worker kept after an export, and after one cut off', async () => {
+    const renderer = createXlsxRenderer();
+    const read = async (body: Buffer) => {
+      const workbook = new ExcelJS.Workbook();
+      await workbook.xlsx.load(body as unknown as ArrayBuffer);
+      const [sheet] = workbook.worksheets;
+      return [sheet?.name, sheet?.rowCount, sheet?.getRow(2).values, sheet?.getRow(sheet.rowCount).values];
+    };
+    const once = async () => read(await collect(await renderer.stream(envelope, await repository().openExport([], all, { signal }), ctx)));
+    const first = await once();
+    expect(first[1]).toBe(1301);
+    // The second starts on the first's worker, which must hold nothing of the first workbook.
+    expect(await once()).toEqual(first);
+    const cut = await renderer.stream(envelope, await repository().openExport([], all, { signal }), ctx);
+    await new Promise((resolve) => cut.once('data', resolve));
+    cut.destroy();
+    expect(await once()).toEqual(first);
+    await poolSettles(pool);
   });
 
   it('when the client goes away mid-export, the worker and the snapshot end', async () => {

@@ -1,29 +1,31 @@
 /**
- * The XLSX export's worker thread (started by xlsx.ts, one per export): takes batches of rows as
- * flat value arrays or as the database's CSV bytes (transcoded to the rows' XML without values:
- * xlsx-csv-rows.ts), answers with the zipped workbook's bytes, so that neither writing the XML
- * nor deflating it takes the event loop that answers pages. Both run here at a lower CPU priority
- * (deflate included: xlsx-zip-tuning.ts), so the cores go to pages first when both want them. Each
- * batch is acknowledged once the zip can take more: the main thread sends no more than a few
- * unacknowledged batches.
+ * The XLSX export's worker thread (started by xlsx.ts; one export at a time, then kept for the
+ * next: xlsx-worker-pool.ts): takes batches of rows as flat value arrays or as the database's CSV
+ * bytes (transcoded to the rows' XML without values: xlsx-csv-rows.ts), answers with the zipped
+ * workbook's bytes, so that neither writing the XML nor deflating it takes the event loop that
+ * answers pages. Both run here at a lower CPU priority (deflate included: xlsx-zip-tuning.ts), so
+ * the cores go to pages first when both want them. Each batch is acknowledged once the zip can
+ * take more: the main thread sends no more than a few unacknowledged batches.
  */
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { WorkbookEncoder, ZIP_DEFLATE, type SheetColumn } from './xlsx-workbook.js';
 import { deflateInThisThread } from './xlsx-zip-tuning.js';
 
-export interface XlsxWorkerData {
+/** The workbook an export asks for. */
+export interface XlsxWorkbookSpec {
   columns: SheetColumn[];
   title: string;
   sheetRowLimit: number;
 }
 
 /**
- * From the main thread: a batch as values (row after row, field order) or as the database's CSV
- * lines (ExportSource.csvLines without the formula guard), or the end of the rows.
+ * From the main thread: a new workbook (first, and again for each export after the worker's
+ * previous one is done: xlsx-worker-pool.ts), a batch as values (row after row, field order) or
+ * as the database's CSV lines (ExportSource.csvLines without the formula guard), or the end of the rows.
  */
-export type ToXlsxWorker = { values: unknown[] } | { csv: Uint8Array } | { end: true };
+export type ToXlsxWorker = { start: XlsxWorkbookSpec } | { values: unknown[] } | { csv: Uint8Array } | { end: true };
 /** To the main thread: zip bytes, a batch taken, every byte sent, or a failure. */
 export type FromXlsxWorker = { chunk: Uint8Array } | { ack: true } | { done: true } | { error: string };
 
@@ -51,7 +53,6 @@ if (port) {
   lowerThreadPriority();
   // The deflate too runs here, at this thread's priority, not on the process's shared threadpool.
   deflateInThisThread(import.meta.url, ZIP_DEFLATE);
-  const { columns, title, sheetRowLimit } = workerData as XlsxWorkerData;
   const send = (message: FromXlsxWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   // The zip's output gathered into buffers of this thread's own, transferred rather than copied: a
   // posted Buffer would clone the whole memory it is a slice of (zlib's 64 KB chunks, the 8 KB pool).
@@ -69,26 +70,37 @@ if (port) {
     heldBytes = 0;
     send({ chunk }, [chunk.buffer]);
   };
-  const encoder = new WorkbookEncoder(columns, title, sheetRowLimit, (chunk) => {
+  const hold = (chunk: Buffer): void => {
     held.push(chunk);
     heldBytes += chunk.length;
     if (heldBytes >= OUTPUT_BYTES) flush();
-  });
+  };
+  /** The export's workbook: one at a time, from its `start` to its `end`. */
+  let encoder: WorkbookEncoder | null = null;
+  const current = (): WorkbookEncoder => {
+    if (!encoder) throw new Error('rows came before a workbook was started');
+    return encoder;
+  };
   let queue = Promise.resolve();
   const handle = async (message: ToXlsxWorker): Promise<void> => {
-    if ('values' in message || 'csv' in message) {
+    if ('start' in message) {
+      const { columns, title, sheetRowLimit } = message.start;
+      encoder = new WorkbookEncoder(columns, title, sheetRowLimit, hold);
+    } else if ('values' in message || 'csv' in message) {
+      const encoder = current();
       await ('values' in message ? encoder.add(message.values) : encoder.addCsv(message.csv));
       flush();
       send({ ack: true });
     } else {
-      await encoder.finish();
+      await current().finish();
+      encoder = null;
       flush();
       send({ done: true });
     }
   };
   port.on('message', (message: ToXlsxWorker) => {
     queue = queue.then(() => handle(message)).catch((error: unknown) => {
-      encoder.abort();
+      encoder?.abort();
       send({ error: error instanceof Error ? error.message : String(error) });
       port.close();
     });

@@ -19,13 +19,17 @@ import { Worker } from 'node:worker_threads';
 import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
 import { SHEET_ROW_LIMIT, WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
-import type { FromXlsxWorker, ToXlsxWorker, XlsxWorkerData } from './xlsx-worker.js';
+import type { FromXlsxWorker, ToXlsxWorker } from './xlsx-worker.js';
+import { createXlsxWorkerPool, type XlsxWorkerPool } from './xlsx-worker-pool.js';
 
 export { excelDate, xmlSafe, SHEET_ROW_LIMIT } from './xlsx-workbook.js';
 
 /** Batches sent to the worker and not yet taken by its zip: the rows held besides the cursor's. */
 const MAX_IN_FLIGHT = 4;
 const OUT_BUFFER = 64 * 1024;
+/** Finished workers kept for the next export (xlsx-worker-pool.ts), and for how long unused. */
+const KEPT_WORKERS = 1;
+const KEPT_WORKER_IDLE_MS = 60_000;
 
 /** The worker script beside this module: TypeScript source under tsx/vitest, JavaScript in dist/. */
 const WORKER_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './xlsx-worker.ts' : './xlsx-worker.js', import.meta.url);
@@ -42,11 +46,11 @@ function tsxEsmApi(): string {
  * A worker running `script`. Node runs no TypeScript, so a .ts script (tests, `npm run dev`) is
  * loaded through tsx's loader, registered in the worker first; tsx is a dev dependency.
  */
-function startWorker(script: URL, workerData: XlsxWorkerData): Worker {
-  if (!script.pathname.endsWith('.ts')) return new Worker(script, { workerData });
+function startWorker(script: URL): Worker {
+  if (!script.pathname.endsWith('.ts')) return new Worker(script);
   const tsx = tsxEsmApi();
   const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
+  return new Worker(boot, { eval: true });
 }
 
 const sheetColumns = (fields: readonly CompiledField[]): SheetColumn[] => fields.map(({ name, valueType }) => ({ name, valueType }));
@@ -107,7 +111,7 @@ function workerStream(
   messages: AsyncGenerator<Outgoing>,
   title: string,
   sheetRowLimit: number,
-  script: URL,
+  workers: XlsxWorkerPool,
   /** Ends the source whatever state `messages` is in (a COPY stream is destroyed). */
   release: () => void,
   /** Asked before each batch is read and sent (renderer.ts). */
@@ -123,7 +127,11 @@ function workerStream(
   let pending: Promise<unknown> = Promise.resolve();
 
   const stop = (): void => {
-    if (worker && !finished) void worker.terminate();
+    // Cut off mid-workbook: its state is this export's, so it is ended, never kept.
+    if (worker && !finished) {
+      detach();
+      void worker.terminate();
+    }
     finished = true;
     if (!sourceDone) {
       sourceDone = true;
@@ -174,28 +182,36 @@ function workerStream(
     }
   }
 
+  const onMessage = (message: FromXlsxWorker): void => {
+    if (out.destroyed) return;
+    if ('chunk' in message) {
+      const { chunk } = message;
+      out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } else if ('ack' in message) {
+      inFlight -= 1;
+      void pump();
+    } else if ('done' in message) {
+      finished = true;
+      detach();
+      // Its workbook is complete: ready for the next export.
+      if (worker) workers.give(worker);
+      out.push(null);
+    } else {
+      out.destroy(new Error(`XLSX export failed: ${message.error}`));
+    }
+  };
+  const onError = (error: Error): void => void out.destroy(error);
+  const onExit = (code: number): void => {
+    if (!finished) out.destroy(new Error(`XLSX export worker exited (code ${code})`));
+  };
+  function detach(): void {
+    worker?.off('message', onMessage).off('error', onError).off('exit', onExit);
+  }
+
   function start(): Worker {
-    const started = startWorker(script, { columns: sheetColumns(fields), title, sheetRowLimit });
-    started.on('message', (message: FromXlsxWorker) => {
-      if (out.destroyed) return;
-      if ('chunk' in message) {
-        const { chunk } = message;
-        out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      } else if ('ack' in message) {
-        inFlight -= 1;
-        void pump();
-      } else if ('done' in message) {
-        finished = true;
-        void started.terminate();
-        out.push(null);
-      } else {
-        out.destroy(new Error(`XLSX export failed: ${message.error}`));
-      }
-    });
-    started.on('error', (error) => out.destroy(error));
-    started.on('exit', (code) => {
-      if (!finished) out.destroy(new Error(`XLSX export worker exited (code ${code})`));
-    });
+    const started = workers.take();
+    started.on('message', onMessage).on('error', onError).on('exit', onExit);
+    started.postMessage({ start: { columns: sheetColumns(fields), title, sheetRowLimit } } satisfies ToXlsxWorker);
     return started;
   }
 
@@ -221,6 +237,7 @@ export interface XlsxRendererOptions {
 }
 
 export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScript = WORKER_SCRIPT }: XlsxRendererOptions = {}): Renderer {
+  const workers = createXlsxWorkerPool({ start: () => startWorker(workerScript), max: KEPT_WORKERS, idleMs: KEPT_WORKER_IDLE_MS });
   return {
     mediaType: 'application/xls',
     format: 'xls',
@@ -234,9 +251,9 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScri
     // The database's CSV lines where it writes them (a server), else the rows.
     stream: async (_envelope, source, { fields, title, yieldTo }) => {
       const lines = await source.csvLines({ formulaGuard: false });
-      if (lines) return workerStream(fields, csvMessages(lines), title, sheetRowLimit, workerScript, () => lines.destroy(), yieldTo);
+      if (lines) return workerStream(fields, csvMessages(lines), title, sheetRowLimit, workers, () => lines.destroy(), yieldTo);
       const messages = rowMessages(source.rows(), fields.map((field) => field.name));
-      return workerStream(fields, messages, title, sheetRowLimit, workerScript, () => {}, yieldTo);
+      return workerStream(fields, messages, title, sheetRowLimit, workers, () => {}, yieldTo);
     },
   };
 }

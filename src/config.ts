@@ -78,6 +78,9 @@ export const ConfigSchema = z
     PAGE_SIZE: integer(1, 100000).default(10).describe('Default page size of the list endpoint'),
     MAX_PAGE_SIZE: integer(1, 100000).default(1000).describe('Largest `limit` honoured; larger values are clamped'),
     DB_POOL_MAX: integer(1, 1000).default(10).describe('Maximum PostgreSQL connections in the pool (embedded: always 1)'),
+    DB_POOL_IDLE_TIMEOUT_MS: integer(0, 86_400_000)
+      .default(60_000)
+      .describe('How long a pool connection may sit unused before it is closed, ms (0 = never); a new connection plans its first statements slowly (docs/reliability.md)'),
     DB_STATEMENT_TIMEOUT_MS: integer(0, 86_400_000)
       .default(30_000)
       .describe('statement_timeout for API queries in ms (0 = none)'),

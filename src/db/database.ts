@@ -105,7 +105,7 @@ export type DatabaseConfig = Pick<
   Config,
   'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_READY_TIMEOUT_MS'
 > &
-  Partial<Pick<Config, 'DIRECT_DATABASE_URL' | 'DATABASE_REPLICA_URLS' | 'REPLICA_MAX_LAG_MS'>>;
+  Partial<Pick<Config, 'DIRECT_DATABASE_URL' | 'DATABASE_REPLICA_URLS' | 'REPLICA_MAX_LAG_MS' | 'DB_POOL_IDLE_TIMEOUT_MS'>>;
 
 /**
  * The database's own pools by name, each once (logs and metrics name them so): `api`, and `ready`
@@ -139,6 +139,7 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
     max: maxConnections,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: config.DB_POOL_IDLE_TIMEOUT_MS,
     applicationName: 'oms-customers',
   });
   const readyTimeoutMs = config.DB_READY_TIMEOUT_MS;
@@ -169,7 +170,10 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
       : createReplicaSet({
           urls: replicaUrls,
           maxLagMs: config.REPLICA_MAX_LAG_MS ?? 5000,
-          pool: { max: maxConnections, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS },
+          pool: {
+            max: maxConnections, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+            idleTimeoutMs: config.DB_POOL_IDLE_TIMEOUT_MS,
+          },
         });
   // Measured before the first request, so reads go to the replicas from the start.
   await replicas?.check();

@@ -22,6 +22,8 @@ export interface PoolOptions {
   queryTimeoutMs?: number;
   /** Shown in pg_stat_activity; defaults to `oms-customers`. */
   applicationName?: string;
+  /** How long a connection may sit unused in the pool before it is closed, ms (0 = never); pg-pool's 10 s by default. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export function createPool(opts: PoolOptions): pg.Pool {
     // every connection and covers Prisma's queries too, with no SET round trip.
     statement_timeout: opts.statementTimeoutMs,
     connectionTimeoutMillis: opts.connectTimeoutMs,
+    ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: opts.idleTimeoutMs }),
     // A timed-out query fails with 'Query read timeout'; pool.query() then discards its connection
     // (release with the error), and repository/snapshot.ts does the same for its own.
     ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),

@@ -22,12 +22,19 @@ afterAll(async () => {
   await t?.close();
 });
 
+/**
+ * Set anew by every BEGIN from default_transaction_* (which are checked), so they carry nothing into
+ * the next transaction; their source stays that of the last SET TRANSACTION on the session, which
+ * on a reused embedded test database may be another test file's (test/helpers/embedded-reuse.ts).
+ */
+const TRANSACTION_SETTINGS = `('transaction_isolation', 'transaction_read_only', 'transaction_deferrable')`;
+
 /** Everything a connection can carry from one transaction into the next. */
 async function sessionState() {
   const { rows } = await t.db.pool.query<{ what: string; name: string }>(`
     SELECT 'prepared statement' AS what, name FROM pg_prepared_statements
     UNION ALL SELECT 'cursor', name FROM pg_cursors
-    UNION ALL SELECT 'setting', name FROM pg_settings WHERE source = 'session'
+    UNION ALL SELECT 'setting', name FROM pg_settings WHERE source = 'session' AND name NOT IN ${TRANSACTION_SETTINGS}
     UNION ALL SELECT 'advisory lock', objid::text FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
     UNION ALL SELECT 'temporary table', relname FROM pg_class WHERE relpersistence = 't'
     UNION ALL SELECT 'listen', channel FROM pg_listening_channels() AS channel`);

@@ -142,7 +142,7 @@ export function latencySection(r: LatencyResult, about: { commit: string; date: 
   const row = (name: string, p: PacedResult & { loopDelay?: LoopDelay | null }, target: number | null) =>
     `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ` +
     `${target === null ? '—' : met(p.p99, target)} | ${p.loopDelay === undefined ? '—' : delay(p.loopDelay)} |`;
-  const bySecond = (p: PacedResult) => (p.p99BySecond ?? []).join(', ');
+  const bySecond = (p: PacedResult) => p.p99BySecond.join(', ');
   return `## Latency under load (open loop)
 
 \`${about.command}\` at ${about.commit}, ${about.date}: ${about.rows.toLocaleString('en')} customers. Page 1 offered at

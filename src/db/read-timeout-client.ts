@@ -86,15 +86,25 @@ function query(this: pg.Client, config: unknown, values?: unknown, callback?: un
   const build = pg.Query as unknown as new (config: unknown, values: unknown, callback: Callback) => pg.Query;
   const submitted = new build(config, typeof values === 'function' ? undefined : values, bound.settle);
   armTimeout(internals, submitted, bound, ms);
-  // pg would arm its own as well: not for this one.
-  const parameters = internals.connectionParameters;
-  const saved = parameters.query_timeout;
-  parameters.query_timeout = false;
   try {
-    return pgQuery().call(this, submitted);
+    // pg would arm its own as well: not for this one.
+    return withoutQueryTimeout(this, () => pgQuery().call(this, submitted));
   } catch (error) {
     clearTimeout(bound.timer);
     throw error;
+  }
+}
+
+/**
+ * Runs `submit` with the client's default query_timeout off: pg reads it from the client's
+ * connection parameters as it submits each query, and arms its timer then.
+ */
+export function withoutQueryTimeout<T>(client: pg.Client, submit: () => T): T {
+  const parameters = (client as unknown as ClientInternals).connectionParameters;
+  const saved = parameters.query_timeout;
+  parameters.query_timeout = false;
+  try {
+    return submit();
   } finally {
     parameters.query_timeout = saved;
   }

@@ -10,6 +10,7 @@
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { withoutQueryTimeout } from '../db/read-timeout-client.js';
 
 export interface SnapshotQuery {
   text: string;
@@ -99,6 +100,10 @@ export async function openSnapshot(
       return running;
     },
     copyOut(text) {
+      // Without the client's query_timeout: pg arms that timer for every query and clears it in the
+      // query's callback, which pg-copy-streams never calls, so it would fire in the middle of (or
+      // after) any COPY longer than the timeout, for a slow reader too. A COPY is bounded instead by
+      // a stall timer that runs only while its reader waits (repository/snapshot-copy.ts).
       const copy = withoutQueryTimeout(client, () => client.query(copyTo(text)));
       copyUnfinished = true;
       // The reader hears errors through its pipeline; this one hears those pg reports after the
@@ -122,22 +127,4 @@ export async function openSnapshot(
   if (signal?.aborted) await close();
   else signal?.addEventListener('abort', onAbort, { once: true });
   return snapshot;
-}
-
-/**
- * Runs `submit` with the client's query_timeout off. pg arms that timer for every query and clears
- * it in the query's callback, which pg-copy-streams never calls: it would fire in the middle of
- * (or after) any COPY longer than the timeout, for a slow reader too. A COPY is bounded instead by
- * a stall timer that runs only while its reader waits (repository/snapshot-copy.ts).
- */
-function withoutQueryTimeout<T>(client: pg.PoolClient, submit: () => T): T {
-  // Internals: pg reads the default from connectionParameters as it submits each query.
-  const parameters = (client as unknown as { connectionParameters: { query_timeout?: number | false } }).connectionParameters;
-  const saved = parameters.query_timeout;
-  parameters.query_timeout = false;
-  try {
-    return submit();
-  } finally {
-    parameters.query_timeout = saved;
-  }
 }

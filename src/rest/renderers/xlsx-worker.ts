@@ -87,8 +87,8 @@ if (port) {
       const { columns, title, sheetRowLimit } = message.start;
       encoder = new WorkbookEncoder(columns, title, sheetRowLimit, hold);
     } else if ('values' in message || 'csv' in message) {
-      const encoder = current();
-      await ('values' in message ? encoder.add(message.values) : encoder.addCsv(message.csv));
+      const workbook = current();
+      await ('values' in message ? workbook.add(message.values) : workbook.addCsv(message.csv));
       flush();
       send({ ack: true });
     } else {

@@ -11,7 +11,7 @@ import { quoteCsvField } from '../../src/rest/renderers/csv.js';
 import { columnLetter, rowXml, utcFields, type RowLayout } from '../../src/rest/renderers/xlsx-cells.js';
 import { CsvCells } from '../../src/rest/renderers/xlsx-csv.js';
 import { CsvSheetRows } from '../../src/rest/renderers/xlsx-csv-rows.js';
-import { WorkbookEncoder } from '../../src/rest/renderers/xlsx-workbook.js';
+import { WIDTH_SAMPLE_ROWS, WorkbookEncoder } from '../../src/rest/renderers/xlsx-workbook.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
 
 const layoutOf = (kinds: ValueType[]): RowLayout => ({ kinds, letters: kinds.map((_, c) => columnLetter(c + 1)), datetimeStyle: 3 });
@@ -164,5 +164,20 @@ describe('WorkbookEncoder.addCsv', () => {
       expect(sheets.map((sheet) => (sheet as { name: string }).name)).toEqual(['things', 'things (2)', 'things (3)', 'things (4)']);
       expect(sheets).toEqual(await sheetsOf(byValues));
     }
+  });
+
+  it('sizes the columns from the first WIDTH_SAMPLE_ROWS rows, however the bytes were cut (the network cuts COPY\'s)', async () => {
+    const name = (i: number) => (i === 300 ? 'n'.repeat(30) : i === WIDTH_SAMPLE_ROWS + 10 ? 'n'.repeat(45) : `name ${i}`);
+    const csv = Buffer.from(Array.from({ length: WIDTH_SAMPLE_ROWS + 50 }, (_, i) => `${i + 1},${name(i)},2024-01-01T10:00:00Z\r\n`).join(''));
+    const widths = new Set<string>();
+    for (const size of [7, 1_000, 20_000, csv.length]) {
+      const chunks = Array.from({ length: Math.ceil(csv.length / size) }, (_, i) => csv.subarray(i * size, (i + 1) * size));
+      for (const bytes of [true, false]) {
+        const [sheet] = (await sheetsOf(await workbookFromChunks(chunks, bytes, 1_000_000))) as { widths: number[] }[];
+        widths.add(JSON.stringify(sheet!.widths));
+      }
+    }
+    // The 30 characters of row 301 count, the 45 after the sample do not.
+    expect([...widths]).toEqual([JSON.stringify([8, 32, 25])]);
   });
 });

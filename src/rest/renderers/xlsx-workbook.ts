@@ -34,15 +34,23 @@ export interface SheetColumn {
 }
 
 /**
- * Each column's width in characters: the longest of the header and the first batch's values,
+ * Rows whose values size the columns. A fixed count, not "the first batch": a batch of COPY's CSV
+ * ends wherever the network cut it, so the same export through PgBouncer and straight gave
+ * different widths; the cursor's batches (snapshot-cursor.ts) are this size, so the embedded
+ * database and a server give the same file.
+ */
+export const WIDTH_SAMPLE_ROWS = 500;
+
+/**
+ * Each column's width in characters: the longest of the header and the sample's values,
  * within 8–50; datetimes fit their format.
  */
-export function columnWidths(columns: readonly SheetColumn[], firstBatch: readonly unknown[]): number[] {
+export function columnWidths(columns: readonly SheetColumn[], sample: readonly unknown[]): number[] {
   return columns.map((column, c) => {
     if (column.valueType === 'datetime') return DATETIME_FORMAT.length + 2;
     let longest = column.name.length;
-    for (let i = c; i < firstBatch.length; i += columns.length) {
-      const value = firstBatch[i];
+    for (let i = c; i < sample.length; i += columns.length) {
+      const value = sample[i];
       if (value !== null && value !== undefined) longest = Math.max(longest, String(value).length);
     }
     return Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, longest + 2));
@@ -119,7 +127,8 @@ export const ZIP_DEFLATE = { level: 1, memLevel: 9, chunkSize: ZLIB_CHUNK } as c
 const ENTRY_BUFFER = 1024 * 1024;
 
 /**
- * One workbook, written as rows are added: the first batch sizes the columns, a sheet that
+ * One workbook, written as rows are added: the first WIDTH_SAMPLE_ROWS rows size the columns (the
+ * batches before them are held until then), a sheet that
  * reaches `sheetRowLimit` rows continues on `<title> (2)`. Bytes go to `onData` as the zip is
  * written; add() resolves once the zip can take more.
  */
@@ -133,6 +142,10 @@ export class WorkbookEncoder {
   private sheet: ExcelJS.Worksheet | null = null;
   private entry: SheetEntry | null = null;
   private widths: number[] | null = null;
+  /** Until the widths are known: the first rows' values, and every batch that came, held in order. */
+  private sample: unknown[] = [];
+  private sampleCsv: CsvCells | null = null;
+  private held: ({ values: readonly unknown[] } | { csv: Uint8Array })[] = [];
   private sheets = 0;
   private rowsInSheet = 0;
   /** The archive's first error, rethrown by add() and finish(). */
@@ -177,8 +190,53 @@ export class WorkbookEncoder {
   /** Rows as one flat array, row after row, each `columns.length` values in column order. */
   async add(values: readonly unknown[]): Promise<void> {
     if (this.failure) throw this.failure;
+    if (this.widths === null) {
+      this.held.push({ values });
+      this.addToSample(values);
+      return this.sampled() ? this.writeHeld() : undefined;
+    }
+    await this.writeValues(values);
+  }
+
+  /**
+   * Rows as the database's CSV bytes (ExportSource.csvLines without the formula guard), cut
+   * anywhere: the whole rows among what came so far are written, the rest waits for more or finish().
+   */
+  async addCsv(bytes: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.widths === null) {
+      this.held.push({ csv: bytes });
+      this.addToSample((this.sampleCsv ??= new CsvCells()).push(bytes));
+      return this.sampled() ? this.writeHeld() : undefined;
+    }
+    await this.writeCsv(bytes);
+  }
+
+  private addToSample(values: readonly unknown[]): void {
+    const room = WIDTH_SAMPLE_ROWS * this.columns.length - this.sample.length;
+    for (let i = 0; i < values.length && i < room; i++) this.sample.push(values[i]);
+  }
+
+  private sampled(): boolean {
+    return this.sample.length >= WIDTH_SAMPLE_ROWS * this.columns.length;
+  }
+
+  /** The widths from the sample as it is, then the held batches written in the order they came. */
+  private async writeHeld(): Promise<void> {
+    if (this.widths === null && this.sampleCsv && !this.sampled()) this.addToSample(this.sampleCsv.end());
+    this.widths ??= columnWidths(this.columns, this.sample);
+    const held = this.held;
+    this.held = [];
+    this.sample = [];
+    this.sampleCsv = null;
+    for (const batch of held) {
+      if ('values' in batch) await this.writeValues(batch.values);
+      else await this.writeCsv(batch.csv);
+    }
+  }
+
+  private async writeValues(values: readonly unknown[]): Promise<void> {
     const width = this.columns.length;
-    this.widths ??= columnWidths(this.columns, values);
     // Joined once per batch: a string grown by += is a deep rope that Buffer.from flattens slowly.
     let rows: string[] = [];
     for (let start = 0; start < values.length; start += width) {
@@ -197,14 +255,7 @@ export class WorkbookEncoder {
     if (this.failure) throw this.failure;
   }
 
-  /**
-   * Rows as the database's CSV bytes (ExportSource.csvLines without the formula guard), cut
-   * anywhere: the whole rows among what came so far are written, the rest waits for more or finish().
-   */
-  async addCsv(bytes: Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
-    // The first batch's values size the columns, as for add(): a few hundred rows, read once more.
-    this.widths ??= columnWidths(this.columns, new CsvCells().push(bytes));
+  private async writeCsv(bytes: Uint8Array): Promise<void> {
     this.csvRows ??= new CsvSheetRows(this.layout);
     this.csvRows.push(bytes);
     this.writeCsvRows(false);
@@ -231,6 +282,7 @@ export class WorkbookEncoder {
   /** Ends the last sheet, has exceljs write the workbook's other parts; resolves when every byte is out. */
   async finish(): Promise<void> {
     if (this.failure) throw this.failure;
+    if (this.widths === null) await this.writeHeld();
     this.writeCsvRows(true);
     if (this.sheet === null) this.openSheet();
     this.closeSheet();

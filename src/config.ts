@@ -81,6 +81,9 @@ export const ConfigSchema = z
     DB_POOL_IDLE_TIMEOUT_MS: integer(0, 86_400_000)
       .default(60_000)
       .describe('How long a pool connection may sit unused before it is closed, ms (0 = never); a new connection plans its first statements slowly (docs/reliability.md)'),
+    DB_PREPARED_STATEMENTS: integer(0, 1000)
+      .default(32)
+      .describe('Named prepared statements each pool connection keeps for list reads (0 = none; the embedded database: none); switched off by itself behind a pooler that does not keep them (docs/design.md)'),
     DB_STATEMENT_TIMEOUT_MS: integer(0, 86_400_000)
       .default(30_000)
       .describe('statement_timeout for API queries in ms (0 = none)'),

@@ -105,7 +105,7 @@ export type DatabaseConfig = Pick<
   Config,
   'DATABASE_URL' | 'DATA_DIR' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_READY_TIMEOUT_MS'
 > &
-  Partial<Pick<Config, 'DIRECT_DATABASE_URL' | 'DATABASE_REPLICA_URLS' | 'REPLICA_MAX_LAG_MS' | 'DB_POOL_IDLE_TIMEOUT_MS'>>;
+  Partial<Pick<Config, 'DIRECT_DATABASE_URL' | 'DATABASE_REPLICA_URLS' | 'REPLICA_MAX_LAG_MS' | 'DB_POOL_IDLE_TIMEOUT_MS' | 'DB_PREPARED_STATEMENTS'>>;
 
 /**
  * The database's own pools by name, each once (logs and metrics name them so): `api`, and `ready`
@@ -140,6 +140,8 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.DB_POOL_IDLE_TIMEOUT_MS,
+    // The embedded server is one PGlite session that every command's connection shares in turn.
+    preparedStatements: embedded ? 0 : config.DB_PREPARED_STATEMENTS,
     applicationName: 'oms-customers',
   });
   const readyTimeoutMs = config.DB_READY_TIMEOUT_MS;
@@ -172,7 +174,7 @@ export async function openDatabase(config: DatabaseConfig, user: DatabaseUser = 
           maxLagMs: config.REPLICA_MAX_LAG_MS ?? 5000,
           pool: {
             max: maxConnections, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
-            idleTimeoutMs: config.DB_POOL_IDLE_TIMEOUT_MS,
+            idleTimeoutMs: config.DB_POOL_IDLE_TIMEOUT_MS, preparedStatements: config.DB_PREPARED_STATEMENTS,
           },
         });
   // Measured before the first request, so reads go to the replicas from the start.

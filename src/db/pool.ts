@@ -4,7 +4,7 @@
  * timeouts.
  */
 import pg from 'pg';
-import { ReadTimeoutClient } from './read-timeout-client.js';
+import { PreparingClient, type PreparedStatementsOption, type PreparedStatementsState } from './prepared-statements.js';
 
 export interface PoolOptions {
   /** postgresql:// URL; for the embedded server, the URL startEmbeddedPostgres returned. */
@@ -24,7 +24,15 @@ export interface PoolOptions {
   applicationName?: string;
   /** How long a connection may sit unused in the pool before it is closed, ms (0 = never); pg-pool's 10 s by default. */
   idleTimeoutMs?: number;
+  /**
+   * Named prepared statements per connection for the reads marked `prepared()` (0 or absent = none;
+   * db/prepared-statements.ts). Switched off for the pool if the server side turns out not to keep them.
+   */
+  preparedStatements?: number;
 }
+
+/** The pool's event when it stops naming statements (a pooler in transaction mode), with the error that showed it. */
+export const PREPARED_STATEMENTS_OFF = 'preparedStatementsOff';
 
 /**
  * How much longer than statement_timeout the client waits before giving a query up: enough for
@@ -44,9 +52,21 @@ export function queryTimeoutFor(statementTimeoutMs: number): number {
 
 export function createPool(opts: PoolOptions): pg.Pool {
   const queryTimeoutMs = opts.queryTimeoutMs ?? queryTimeoutFor(opts.statementTimeoutMs);
-  const pool = new pg.Pool({
-    // pg's client, with its query_timeout armed without keeping finished queries alive (read-timeout-client.ts).
-    Client: ReadTimeoutClient,
+  const perConnection = opts.preparedStatements ?? 0;
+  const preparedStatements: PreparedStatementsState = {
+    perConnection,
+    enabled: perConnection > 0,
+    onDisabled: (error) => {
+      if (!pool.emit(PREPARED_STATEMENTS_OFF, error)) {
+        process.stderr.write(`oms-customers: prepared statements switched off (${error.message}): the server side does not keep them\n`);
+      }
+    },
+  };
+  const config: pg.PoolConfig & PreparedStatementsOption = {
+    // pg's client, with its query_timeout armed without keeping finished queries alive (read-timeout-client.ts)
+    // and the list reads prepared under names (prepared-statements.ts).
+    Client: PreparingClient,
+    preparedStatements,
     connectionString: opts.url,
     max: opts.max,
     // pg sends this in the startup packet, so it is the session default of
@@ -58,7 +78,8 @@ export function createPool(opts: PoolOptions): pg.Pool {
     // (release with the error), and repository/snapshot.ts does the same for its own.
     ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),
     application_name: opts.applicationName ?? 'oms-customers',
-  });
+  };
+  const pool = new pg.Pool(config);
   // pg re-emits the error of an *idle* client (server restart, terminated backend, embedded server
   // stopped) on the pool, where an unheard 'error' event would crash the process. The broken client
   // is already discarded and the next checkout reconnects or fails loudly; the loss is reported,

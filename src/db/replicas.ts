@@ -25,7 +25,7 @@ export interface ReplicaSetOptions {
   /** How often each replica's lag is measured, ms; 0 = only when check() is called. */
   checkIntervalMs?: number;
   /** Each replica's pool, as the primary's (db/pool.ts). */
-  pool: { max: number; statementTimeoutMs: number; connectTimeoutMs: number; idleTimeoutMs?: number };
+  pool: { max: number; statementTimeoutMs: number; connectTimeoutMs: number; idleTimeoutMs?: number; preparedStatements?: number };
   /** The clock, for tests. */
   now?: () => number;
 }

@@ -2,10 +2,12 @@
  * The database as a Fastify plugin: decorates `fastify.db` (pool + Prisma
  * client) and closes it, with the embedded server if any, when the app closes.
  */
+import type { EventEmitter } from 'node:events';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { namedPools, openDatabase, prismaClientOn, type Database, type DatabaseConfig } from '../db/database.js';
+import { PREPARED_STATEMENTS_OFF } from '../db/pool.js';
 import type { ReadSource } from '../repository/list-repository.js';
 import { createPgReads, type ListReads } from '../repository/list-reads.js';
 import { createPrismaReads } from '../repository/prisma-reads.js';
@@ -32,8 +34,11 @@ export default fp<DatabasePluginOptions>(
     // the next checkout; the log says it happened.
     const listeners = [...namedPools(db)].map(([name, pool]) => {
       const listener = (err: Error) => fastify.log.warn({ err, pool: name }, 'an idle database connection was lost; the pool opens a new one when needed');
-      pool.on('error', listener);
-      return () => pool.off('error', listener);
+      const preparedOff = (err: Error) =>
+        fastify.log.warn({ err, pool: name }, 'prepared statements switched off: a pooler in transaction mode does not keep them; reads go on unnamed');
+      const events = pool as EventEmitter;
+      events.on('error', listener).on(PREPARED_STATEMENTS_OFF, preparedOff);
+      return () => events.off('error', listener).off(PREPARED_STATEMENTS_OFF, preparedOff);
     });
     fastify.decorate('readSource', { pool: db.pool, replicas: db.replicas, readsOn: readClient(config.DB_READ_CLIENT, db) });
     fastify.addHook('onClose', async () => {

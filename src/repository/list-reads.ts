@@ -5,6 +5,7 @@
  * the same rows: plain objects, keys in select order, timestamps as the text PostgreSQL wrote.
  */
 import type pg from 'pg';
+import { prepared } from '../db/prepared-statements.js';
 import type { Sql } from '../resource/list-sql.js';
 import type { Row } from '../resource/rows.js';
 import { splitPageRead, type PageReadResult } from './page-read.js';
@@ -26,24 +27,27 @@ export interface VersionedCount {
   version: string;
 }
 
-/** The reads on the `pg` pool: a Prisma `Sql` is a pg query config as it is (`text`, `values`). */
+/**
+ * The reads on the `pg` pool: a Prisma `Sql` is a pg query config as it is (`text`, `values`), each
+ * marked for a named prepared statement (db/prepared-statements.ts), which the pool gives when it can.
+ */
 export function createPgReads(pool: pg.Pool): ListReads {
   return {
     async count(statement) {
       // int8 arrives as text from pg.
-      const { rows } = await pool.query<{ n: string }>(statement);
+      const { rows } = await pool.query<{ n: string }>(prepared({ text: statement.text, values: statement.values }));
       return Number(rows[0]?.n ?? 0);
     },
     async page(statement) {
-      return (await pool.query<Row>(statement)).rows;
+      return (await pool.query<Row>(prepared({ text: statement.text, values: statement.values }))).rows;
     },
     async versionedCount(statement) {
-      const { rows } = await pool.query<{ n: string; v: string }>(statement);
+      const { rows } = await pool.query<{ n: string; v: string }>(prepared({ text: statement.text, values: statement.values }));
       return { count: Number(rows[0]!.n), version: rows[0]!.v };
     },
     async pageRead(statement) {
       // As arrays: the head's columns are split off by position, and the page's rows built once.
-      const result = await pool.query<unknown[]>({ text: statement.text, values: statement.values, rowMode: 'array' });
+      const result = await pool.query<unknown[]>(prepared({ text: statement.text, values: statement.values, rowMode: 'array' }));
       return splitPageRead(result.fields.map((f) => f.name), result.rows);
     },
   };

@@ -16,6 +16,7 @@
 import { empty, join, raw, sql, type Sql } from '@prisma/client-runtime-utils';
 import type { CompiledResource, Condition, OrderTerm } from './declaration.js';
 import { drfTimestampSql } from '../lib/timestamp.js';
+import { limitLiteral } from './limit-sql.js';
 import { compileSummaries, type KnownTotals, type ListSummaryOptions } from './summary-sql.js';
 
 export type { Sql };
@@ -74,8 +75,10 @@ export function compileListQuery(resource: CompiledResource, options: ListQueryO
     const deep = summaries.page(conditions, ordering, offset, limit, known);
     if (deep) return deep;
     const order = raw(orderBy(ordering));
-    // As text, as pg has always sent them: PostgreSQL types the untyped parameters from LIMIT/OFFSET.
-    return sql`${from} WHERE ${pk} IN (SELECT ${pk} FROM ${raw(table)}${where(conditions)}${order} LIMIT ${String(limit)} OFFSET ${String(offset)})${order}`;
+    // The offset as text, as pg has always sent it (PostgreSQL types the untyped parameter from
+    // OFFSET); none on a first page, so that its statement's generic plan is as good as a custom one.
+    const skip = offset === 0 ? empty : sql` OFFSET ${String(offset)}`;
+    return sql`${from} WHERE ${pk} IN (SELECT ${pk} FROM ${raw(table)}${where(conditions)}${order}${limitLiteral(limit)}${skip})${order}`;
   }
 
   function all(conditions: readonly Condition[], ordering: readonly OrderTerm[]): Sql {

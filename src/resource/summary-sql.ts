@@ -11,6 +11,7 @@
  * buckets are computed here exactly as the triggers compute them (prisma/migrations/…_customer_summaries).
  */
 import { empty, join, raw, sql, type Sql } from '@prisma/client-runtime-utils';
+import { limitLiteral } from './limit-sql.js';
 import type { Condition, OrderTerm } from './query.js';
 import { sqlIdentifier } from '../lib/sql-identifier.js';
 
@@ -323,7 +324,7 @@ export function compileSummaries(primaryKey: string, context: SummaryContext, op
           WHERE (${known.version}) = ${totals.version}::text) UNION ALL (${start})) known LIMIT 1`;
     }
     return sql`WITH ${head}start AS (${start})
-${from} WHERE ${raw(pk)} IN (SELECT ${raw(pk)} FROM ${raw(table)}${p.rowsWhere(fromStart)}${order} LIMIT ${String(limit)} OFFSET (SELECT (${skip} - before)::bigint FROM start))${order}`;
+${from} WHERE ${raw(pk)} IN (SELECT ${raw(pk)} FROM ${raw(table)}${p.rowsWhere(fromStart)}${order}${limitLiteral(limit)} OFFSET (SELECT (${skip} - before)::bigint FROM start))${order}`;
   }
 
   /**

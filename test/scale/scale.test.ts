@@ -4,6 +4,7 @@
  * processes, and how one process compares with two on this machine (reported, never asserted: the
  * database shares the same CPUs).
  */
+import type { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
@@ -19,7 +20,8 @@ import { openDatabase, type Database } from '../../src/db/database.js';
 import { generateCustomers } from '../../bench/generate-customers.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createReplicaSet, type ReplicaSet } from '../../src/db/replicas.js';
-import { createPool } from '../../src/db/pool.js';
+import { createPool, PREPARED_STATEMENTS_OFF } from '../../src/db/pool.js';
+import { prepared } from '../../src/db/prepared-statements.js';
 import { effectiveStatementTimeoutMs } from '../../src/db/statement-timeout.js';
 import { buildTopology, type Topology } from './topology.js';
 
@@ -121,6 +123,26 @@ describe('PgBouncer in transaction pooling', () => {
       await pool.end();
     }
     for (const service of pooled) expect(readFileSync(service.logPath, 'utf8')).not.toContain('not DB_STATEMENT_TIMEOUT_MS');
+  });
+
+  it('loses no read to named list statements: at the first one PgBouncer cannot carry, the pool reads on unnamed', async () => {
+    // One server connection behind PgBouncer: the second client's statement meets the first's name there.
+    const pool = createPool({ url: topology.pgbouncer.oneServerUrl, max: 2, statementTimeoutMs: STATEMENT_TIMEOUT_MS, connectTimeoutMs: 5_000, preparedStatements: 8 });
+    const switchedOff: Error[] = [];
+    (pool as EventEmitter).on(PREPARED_STATEMENTS_OFF, (error: Error) => switchedOff.push(error));
+    try {
+      const clients = [await pool.connect(), await pool.connect()];
+      try {
+        for (let i = 0; i < 5; i++) {
+          for (const client of clients) expect((await client.query(prepared({ text: 'SELECT $1::int AS n', values: [i] }))).rows).toEqual([{ n: i }]);
+        }
+      } finally {
+        for (const client of clients) client.release();
+      }
+      expect(switchedOff.map((error) => (error as { code?: string }).code)).toEqual(['42P05']);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('changes no byte of pages, OPTIONS and full CSV/JSON/XLSX exports, all running at once', async () => {

@@ -62,8 +62,11 @@ export interface Topology {
   dir: string;
   primary: PostgresNode;
   replica: PostgresNode;
-  /** PgBouncer, transaction pooling, in front of the primary's `oms` database. */
-  pgbouncer: { port: number; url: string };
+  /**
+   * PgBouncer, transaction pooling, in front of the primary's `oms` database; `oneServerUrl` reaches
+   * it through a pool of a single server connection, which every client's transactions then share.
+   */
+  pgbouncer: { port: number; url: string; oneServerUrl: string };
   /** Starts HAProxy in front of `backends` (base URLs), health-checking GET /ready; gives its base URL. */
   startHaproxy(backends: readonly string[]): Promise<string>;
   teardown(): Promise<void>;
@@ -179,7 +182,11 @@ export async function buildTopology(options: { statementTimeoutMs: number }): Pr
       dir,
       primary,
       replica,
-      pgbouncer: { port: bouncerPort, url: `postgresql://postgres@127.0.0.1:${bouncerPort}/${DATABASE}` },
+      pgbouncer: {
+        port: bouncerPort,
+        url: `postgresql://postgres@127.0.0.1:${bouncerPort}/${DATABASE}`,
+        oneServerUrl: `postgresql://postgres@127.0.0.1:${bouncerPort}/${DATABASE}_one_server`,
+      },
       async startHaproxy(backends) {
         const port = await freePort();
         const cfg = join(dir, 'haproxy.cfg');
@@ -202,6 +209,7 @@ export async function buildTopology(options: { statementTimeoutMs: number }): Pr
 export function pgbouncerIni({ dir, bouncerPort, primaryPort }: { dir: string; bouncerPort: number; primaryPort: number }): string {
   return `[databases]
 ${DATABASE} = host=127.0.0.1 port=${primaryPort} dbname=${DATABASE} user=postgres
+${DATABASE}_one_server = host=127.0.0.1 port=${primaryPort} dbname=${DATABASE} user=postgres pool_size=1
 
 [pgbouncer]
 listen_addr = 127.0.0.1

@@ -2,7 +2,8 @@
  * The Node floor: the least a Node process can do to answer the benchmark's list requests.
  * `node:http` + `pg`, no framework, no validation, no negotiation: it runs the same statement as the
  * service, one round trip with the token's user, the count and the page (src/repository/page-read.ts
- * over src/resource/list-sql.ts on the same declaration; no data version, so no count is kept), and
+ * over src/resource/list-sql.ts on the same declaration; no data version, so no count is kept),
+ * prepared under the same name as the service's (so parsed, and maybe planned, once per connection), and
  * writes the same JSON (or a plain CSV page for `format=csv`). Started by bench/run.ts with
  * DATABASE_URL, PORT, POOL_MAX.
  */
@@ -13,6 +14,7 @@ import { compileListQuery } from '../src/resource/list-sql.js';
 import type { Condition, OrderTerm } from '../src/resource/declaration.js';
 import { pageReadStatement, splitPageRead } from '../src/repository/page-read.js';
 import { userByKey } from '../src/auth/token-store.js';
+import { statementName } from '../src/db/prepared-statements.js';
 import { raw } from '@prisma/client-runtime-utils';
 
 const PATH = '/api/v1/oms/customers/list-simple/';
@@ -78,7 +80,8 @@ async function list(req: http.IncomingMessage, res: http.ServerResponse, params:
     count: conditions.length === 0 ? UNFILTERED_COUNT : sql.count(conditions),
     page: { statement: sql.page(conditions, ordering, offset, limit), offset },
   });
-  const result = await pool.query<unknown[]>({ text: statement.text, values: statement.values, rowMode: 'array' });
+  // Named, as the service's pool names its list reads (src/db/prepared-statements.ts).
+  const result = await pool.query<unknown[]>({ name: statementName(statement.text), text: statement.text, values: statement.values, rowMode: 'array' });
   const { gate, count: counted, rows } = splitPageRead(result.fields.map((f) => f.name), result.rows);
   if (!gate?.admitted || counted === null) return send(res, 401, 'application/json', '{"detail":"Invalid token."}');
   const count = counted;

@@ -39,6 +39,8 @@ export interface LatencyResult {
   /** The same paced page 1 against the floor alone: what this machine allows any Node process. */
   floorIdle: PacedResult | null;
   offeredRps: number;
+  /** The rate was given (`--rate`), not half the floor's. */
+  fixedRate?: boolean;
   seconds: number;
   idle: LatencyPhase;
   duringExport: LatencyPhase & { exports: number; exportMedianMs: number; exportErrors: number };
@@ -72,6 +74,8 @@ export interface LatencyOptions {
   token: string;
   loopDelayFile: string;
   floorPage1Rps: number;
+  /** The offered rate, when not half the floor's (`--rate`). */
+  rate?: number;
   /** The floor (bench/floor-server.ts), running: measured alone the same way, when given. */
   floor?: Started;
   seconds: number;
@@ -82,7 +86,7 @@ export interface LatencyOptions {
 export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<LatencyResult> {
   const headers = { authorization: `Token ${o.token}` };
   const page1 = `${o.service.baseUrl}${LIST_PATH}`;
-  const rate = Math.max(1, Math.round(o.floorPage1Rps / 2));
+  const rate = o.rate ?? Math.max(1, Math.round(o.floorPage1Rps / 2));
   /** The paced run, and the service's loop delay over exactly its span (not an export's tail after it). */
   const paced = async () => {
     const from = Date.now();
@@ -101,7 +105,7 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
     floorIdle = await runPacedProcess(floorPage1, headers, rate, o.seconds);
   }
   if (o.warmupS > 0) await runPacedProcess(page1, headers, rate, o.warmupS);
-  o.log(`latency: page 1 paced at ${rate} req/s (half the floor's ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s`);
+  o.log(`latency: page 1 paced at ${rate} req/s (the floor's best: ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s`);
   const idle = await paced();
 
   o.log('latency: the same while full XLSX exports run one after another');
@@ -124,6 +128,7 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
     floorPage1Rps: o.floorPage1Rps,
     floorIdle,
     offeredRps: rate,
+    ...(o.rate === undefined ? {} : { fixedRate: true }),
     seconds: o.seconds,
     idle,
     duringExport: {
@@ -146,7 +151,7 @@ export function latencySection(r: LatencyResult, about: { commit: string; date: 
   return `## Latency under load (open loop)
 
 \`${about.command}\` at ${about.commit}, ${about.date}: ${about.rows.toLocaleString('en')} customers. Page 1 offered at
-${r.offeredRps} req/s, half the floor's best page-1 rate in the same run (${Math.round(r.floorPage1Rps)} req/s), for ${r.seconds} s,
+${r.offeredRps} req/s, ${r.fixedRate ? `as \`--rate\` set it (not the issue's rate: half the floor's best page-1 rate in the same run, ${Math.round(r.floorPage1Rps)} req/s, would be ${Math.round(r.floorPage1Rps / 2)})` : `half the floor's best page-1 rate in the same run (${Math.round(r.floorPage1Rps)} req/s)`}, for ${r.seconds} s,
 by bench/paced.ts: each request sent at its own due time (evenly spaced) whatever the others are doing, its latency
 measured from that due time (ms). "Late" counts sends more than 2 ms behind schedule (the client fell behind).
 Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).

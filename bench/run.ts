@@ -45,6 +45,7 @@ const BENCH_COMMAND: CommandSpec = {
     minutes: { type: 'string', value: 'N', text: 'soak duration in minutes (default 10)' },
     reads: { type: 'boolean', text: 'instead of the scenarios: pages with DB_READ_CLIENT=pg vs =prisma vs the floor, alternating (bench/reads.ts)' },
     latency: { type: 'boolean', text: "instead of the scenarios: only page-1 latency under load, paced at half the floor's rate, alone and during an XLSX export (bench/latency.ts)" },
+    rate: { type: 'string', value: 'N', text: 'with --latency: offer page 1 at N req/s instead; printed and written to results/latency-rate.json, RESULTS.md left as it is' },
   },
   env: ['DATABASE_URL'],
   notes: ['Refuses to run (exit 2) without DATABASE_URL: the embedded database says nothing about production speed.'],
@@ -323,13 +324,14 @@ async function reads(serverUrl: string): Promise<void> {
 }
 
 /** Page-1 latency under load (bench/latency.ts) on a fresh service that records its event-loop delay. */
-async function measureLatency(db: BenchDatabase, floorPage1Rps: number, floor: Started): Promise<LatencyResult> {
+async function measureLatency(db: BenchDatabase, floorPage1Rps: number, floor: Started, rate?: number): Promise<LatencyResult> {
   const loopDelayFile = join(OUT, 'loop-delay.jsonl');
   rmSync(loopDelayFile, { force: true });
   const service = await startService(db, 'latency', false, { LOOP_DELAY_FILE: loopDelayFile }, LOOP_DELAY_FLAGS);
   try {
     return await measureLatencyUnderLoad({
       service, floor, token: db.token, loopDelayFile, floorPage1Rps, seconds: settings.durationS, warmupS: settings.warmupS, log,
+      ...(rate === undefined ? {} : { rate }),
     });
   } finally {
     await service.stop();
@@ -348,6 +350,7 @@ function writeLatency(r: LatencyResult, md: string, rows: number, command: strin
 
 /** `--latency`: the floor's best page-1 rate, then page-1 latency under load at half of it (bench/latency.ts), into RESULTS.md. */
 async function latencyOnly(serverUrl: string): Promise<void> {
+  const fixedRate = argv.rate === undefined ? undefined : option('rate', 0, (raw) => wholeNumber('rate', raw, { min: 1 }));
   const db = await prepareBenchDatabase(serverUrl, settings.rows.large, log);
   try {
     log('building (npm run build)');
@@ -358,9 +361,18 @@ async function latencyOnly(serverUrl: string): Promise<void> {
     try {
       log(`floor: page 1, ${settings.connections} connections`);
       const [{ rps: floorRps }] = (await measure([{ process: floor, token: db.token }], page1)) as [Measured];
-      result = await measureLatency(db, floorRps, floor);
+      result = await measureLatency(db, floorRps, floor, fixedRate);
     } finally {
       await floor.stop();
+    }
+    if (fixedRate !== undefined) {
+      // Not the issue's rate: reported beside the regenerated section, never in its place.
+      const json = join(OUT, 'latency-rate.json');
+      const date = new Date().toISOString();
+      writeFileSync(json, `${JSON.stringify({ date, commit: gitCommit(), rows: db.rows, ...result }, null, 2)}\n`);
+      process.stdout.write(`${latencySection(result, { commit: gitCommit(), date, rows: db.rows, command: `npm run bench -- --latency --rate ${fixedRate}` })}\n`);
+      log(`latency at ${fixedRate} req/s: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export; ${json}`);
+      return;
     }
     const command = `npm run bench -- --latency${quick ? ' --quick' : ''}`;
     const written = writeLatency(result, join(ROOT, 'bench', 'RESULTS.md'), db.rows, command);

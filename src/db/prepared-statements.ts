@@ -69,6 +69,7 @@ function nameOf(text: string): string {
 }
 
 export class PreparingClient extends ReadTimeoutClient {
+  /** Its pool's setting (db/pool.ts); none on a client made outside such a pool. */
   readonly preparation: PreparedStatementsState | undefined;
   /** Statements this connection has named. */
   readonly named = new Set<string>();

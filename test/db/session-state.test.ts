@@ -40,10 +40,10 @@ afterAll(async () => {
 const TRANSACTION_SETTINGS = `('transaction_isolation', 'transaction_read_only', 'transaction_deferrable')`;
 
 /** Everything a connection can carry from one transaction into the next, but the list reads' named statements. */
-async function sessionState(t: TestApp) {
-  const { rows: statements } = await t.db.pool.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements');
+async function sessionState(app: TestApp) {
+  const { rows: statements } = await app.db.pool.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements');
   const others = statements.filter(({ name, statement }) => name !== statementName(statement)).map(({ name }) => ({ what: 'prepared statement', name }));
-  const { rows } = await t.db.pool.query<{ what: string; name: string }>(`
+  const { rows } = await app.db.pool.query<{ what: string; name: string }>(`
     SELECT 'cursor' AS what, name FROM pg_cursors
     UNION ALL SELECT 'setting', name FROM pg_settings WHERE source = 'session' AND name NOT IN ${TRANSACTION_SETTINGS}
     UNION ALL SELECT 'advisory lock', objid::text FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
@@ -53,14 +53,14 @@ async function sessionState(t: TestApp) {
 }
 
 /** The list reads' own named statements on the connection. */
-async function listStatements(t: TestApp): Promise<number> {
-  const { rows } = await t.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'oms\\_%'`);
+async function listStatements(app: TestApp): Promise<number> {
+  const { rows } = await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'oms\\_%'`);
   return rows[0]!.n;
 }
 
 /** Every kind of request the API answers, on the app's one connection. */
-async function everyKindOfRequest(t: TestApp): Promise<void> {
-  const headers = { authorization: `Token ${t.token}` };
+async function everyKindOfRequest(app: TestApp): Promise<void> {
+  const headers = { authorization: `Token ${app.token}` };
   const requests = [
     ['GET', `${LIST}?limit=20&page=3&sort=-modified_date`],
     ['GET', `${LIST}?email=customer7@example.com`],
@@ -71,11 +71,11 @@ async function everyKindOfRequest(t: TestApp): Promise<void> {
     ['GET', `${LIST}?limit=all&format=xlsx`],
   ] as const;
   for (const [method, url] of requests) {
-    const res = await t.app.inject({ method, url, headers });
+    const res = await app.app.inject({ method, url, headers });
     expect(res.statusCode, `${method} ${url}`).toBe(200);
   }
   // Prisma (@prisma/adapter-pg) on the same pool: creating a token is a transaction of its own.
-  await createTokenStore(t.db).create('pooled');
+  await createTokenStore(app.db).create('pooled');
 }
 
 describe('the API between transactions', () => {

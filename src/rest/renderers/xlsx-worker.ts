@@ -12,6 +12,7 @@ import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { WorkbookEncoder, ZIP_DEFLATE, type SheetColumn } from './xlsx-workbook.js';
 import { deflateInThisThread } from './xlsx-zip-tuning.js';
+import { TransferChunks } from './transfer-chunks.js';
 
 /** The workbook an export asks for. */
 export interface XlsxWorkbookSpec {
@@ -54,26 +55,15 @@ if (port) {
   // The deflate too runs here, at this thread's priority, not on the process's shared threadpool.
   deflateInThisThread(import.meta.url, ZIP_DEFLATE);
   const send = (message: FromXlsxWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
-  // The zip's output gathered into buffers of this thread's own, transferred rather than copied: a
-  // posted Buffer would clone the whole memory it is a slice of (zlib's 64 KB chunks, the 8 KB pool).
-  let held: Buffer[] = [];
-  let heldBytes = 0;
+  // The zip's output gathered into buffers of this thread's own, transferred rather than copied.
+  const output = new TransferChunks();
   const flush = (): void => {
-    if (heldBytes === 0) return;
-    const chunk = new Uint8Array(heldBytes);
-    let at = 0;
-    for (const part of held) {
-      chunk.set(part, at);
-      at += part.length;
-    }
-    held = [];
-    heldBytes = 0;
-    send({ chunk }, [chunk.buffer]);
+    const chunk = output.take();
+    if (chunk) send({ chunk }, [chunk.buffer]);
   };
   const hold = (chunk: Buffer): void => {
-    held.push(chunk);
-    heldBytes += chunk.length;
-    if (heldBytes >= OUTPUT_BYTES) flush();
+    output.push(chunk);
+    if (output.bytes >= OUTPUT_BYTES) flush();
   };
   /** The export's workbook: one at a time, from its `start` to its `end`. */
   let encoder: WorkbookEncoder | null = null;

@@ -21,6 +21,7 @@ import type { Renderer, Row } from './renderer.js';
 import { SHEET_ROW_LIMIT, WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
 import type { FromXlsxWorker, ToXlsxWorker } from './xlsx-worker.js';
 import { createXlsxWorkerPool, type XlsxWorkerPool } from './xlsx-worker-pool.js';
+import { TransferChunks } from './transfer-chunks.js';
 
 export { excelDate, xmlSafe, SHEET_ROW_LIMIT } from './xlsx-workbook.js';
 
@@ -78,26 +79,14 @@ const CSV_MESSAGE_BYTES = 64 * 1024;
 
 /** The database's CSV lines in messages of about CSV_MESSAGE_BYTES, each in a buffer of its own to transfer. */
 async function* csvMessages(lines: Readable): AsyncGenerator<Outgoing> {
-  let held: Buffer[] = [];
-  let bytes = 0;
-  const take = (): Outgoing => {
-    const csv = new Uint8Array(bytes);
-    let at = 0;
-    for (const chunk of held) {
-      csv.set(chunk, at);
-      at += chunk.length;
-    }
-    held = [];
-    bytes = 0;
-    return { message: { csv }, transfer: [csv.buffer] };
-  };
+  const held = new TransferChunks();
+  const take = (csv: Uint8Array<ArrayBuffer>): Outgoing => ({ message: { csv }, transfer: [csv.buffer] });
   for await (const chunk of lines) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    held.push(buffer);
-    bytes += buffer.length;
-    if (bytes >= CSV_MESSAGE_BYTES) yield take();
+    held.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    if (held.bytes >= CSV_MESSAGE_BYTES) yield take(held.take()!);
   }
-  if (bytes > 0) yield take();
+  const rest = held.take();
+  if (rest) yield take(rest);
 }
 
 /**

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { ReadTimeoutClient } from './read-timeout-client.js';
+import { callbackOf, ReadTimeoutClient, type Callback } from './read-timeout-client.js';
 
 /** Marks a query config as a read that may be prepared under a name. */
 const PREPARE = Symbol('oms.prepare');
@@ -53,7 +53,6 @@ export interface PreparedStatementsOption {
 /** SQLSTATEs of a named statement the server does not have (26000) or has already (42P05). */
 const LOST_STATEMENT = new Set(['26000', '42P05']);
 
-type Callback = (error: Error | null, result?: unknown) => void;
 type QueryMethod = (this: pg.Client, config: unknown, values?: unknown, callback?: unknown) => unknown;
 
 const names = new Map<string, string>();
@@ -84,7 +83,7 @@ const readTimeoutQuery = ReadTimeoutClient.prototype.query as QueryMethod;
 
 function query(this: PreparingClient, config: unknown, values?: unknown, callback?: unknown): unknown {
   const { preparation: state, named } = this;
-  const done = callback !== undefined ? callback : typeof values === 'function' ? values : undefined;
+  const done = callbackOf(values, callback);
   const read = config as PreparableQuery | null;
   if (!state?.enabled || read === null || typeof read !== 'object' || read[PREPARE] !== true || read.name || typeof read.text !== 'string') {
     return readTimeoutQuery.call(this, config, values, callback);

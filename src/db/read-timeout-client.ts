@@ -12,7 +12,12 @@
  */
 import pg from 'pg';
 
-type Callback = (error: Error | null, result?: unknown) => void;
+export type Callback = (error: Error | null, result?: unknown) => void;
+
+/** A query's callback as pg's Query reads its arguments: one given after values wins over values that are a function. */
+export function callbackOf(values: unknown, callback: unknown): unknown {
+  return callback !== undefined ? callback : typeof values === 'function' ? values : undefined;
+}
 
 /** The parts of pg.Client's internals its own read timeout uses (pg/lib/client.js, Client#query). */
 interface ClientInternals {
@@ -74,8 +79,7 @@ const pgQuery = (): QueryMethod => pg.Client.prototype.query as QueryMethod;
 /** pg's overloads all come here; everything but a callback query with a read timeout goes to pg as it came. */
 function query(this: pg.Client, config: unknown, values?: unknown, callback?: unknown): unknown {
   const internals = this as unknown as ClientInternals;
-  // As pg's Query reads them: a callback given after values wins over values that are a function.
-  const done = callback !== undefined ? callback : typeof values === 'function' ? values : undefined;
+  const done = callbackOf(values, callback);
   const given = config !== null && typeof config === 'object' ? (config as { query_timeout?: number; submit?: unknown }) : null;
   const ms = given?.query_timeout || internals.connectionParameters.query_timeout;
   if (!ms || config == null || typeof done !== 'function' || typeof given?.submit === 'function') {

@@ -32,17 +32,18 @@ export interface VersionedCount {
  * marked for a named prepared statement (db/prepared-statements.ts), which the pool gives when it can.
  */
 export function createPgReads(pool: pg.Pool): ListReads {
+  const named = (statement: Sql) => prepared({ text: statement.text, values: statement.values });
   return {
     async count(statement) {
       // int8 arrives as text from pg.
-      const { rows } = await pool.query<{ n: string }>(prepared({ text: statement.text, values: statement.values }));
+      const { rows } = await pool.query<{ n: string }>(named(statement));
       return Number(rows[0]?.n ?? 0);
     },
     async page(statement) {
-      return (await pool.query<Row>(prepared({ text: statement.text, values: statement.values }))).rows;
+      return (await pool.query<Row>(named(statement))).rows;
     },
     async versionedCount(statement) {
-      const { rows } = await pool.query<{ n: string; v: string }>(prepared({ text: statement.text, values: statement.values }));
+      const { rows } = await pool.query<{ n: string; v: string }>(named(statement));
       return { count: Number(rows[0]!.n), version: rows[0]!.v };
     },
     async pageRead(statement) {

@@ -221,10 +221,10 @@ export class WorkbookEncoder {
     return this.sample.length >= WIDTH_SAMPLE_ROWS * this.columns.length;
   }
 
-  /** The widths from the sample as it is, then the held batches written in the order they came. */
+  /** The widths from the sample as it is (all of it at the end), then the held batches written in the order they came. */
   private async writeHeld(): Promise<void> {
-    if (this.widths === null && this.sampleCsv && !this.sampled()) this.addToSample(this.sampleCsv.end());
-    this.widths ??= columnWidths(this.columns, this.sample);
+    if (this.sampleCsv && !this.sampled()) this.addToSample(this.sampleCsv.end());
+    this.widths = columnWidths(this.columns, this.sample);
     const held = this.held;
     this.held = [];
     this.sample = [];

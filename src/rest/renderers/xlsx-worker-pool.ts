@@ -56,18 +56,12 @@ export function createXlsxWorkerPool({ start, max, idleMs }: XlsxWorkerPoolOptio
         return;
       }
       worker.unref();
-      const entry: Kept = {
-        worker,
-        timer: setTimeout(() => {
-          forget(entry);
-          void worker.terminate();
-        }, idleMs).unref(),
-        // An 'error' event without a listener would be thrown in this thread.
-        drop: () => {
-          forget(entry);
-          void worker.terminate();
-        },
+      const end = (): void => {
+        forget(entry);
+        void worker.terminate();
       };
+      // Ended when unused for idleMs; and on 'error' too: without a listener it would be thrown in this thread.
+      const entry: Kept = { worker, timer: setTimeout(end, idleMs).unref(), drop: end };
       worker.on('error', entry.drop);
       worker.once('exit', entry.drop);
       kept.push(entry);

@@ -339,12 +339,17 @@ async function measureLatency(db: BenchDatabase, floorPage1Rps: number, floor: S
   }
 }
 
-/** bench/results/latency(-quick).json, and the latency section of the report `md`. */
-function writeLatency(r: LatencyResult, md: string, rows: number, command: string): string[] {
-  const json = join(OUT, settings.mode === 'full' ? 'latency.json' : 'latency-quick.json');
+/**
+ * The result into bench/results/`json` (latency(-quick).json by default), and its section into the
+ * report `md`, or printed when `md` is null (a `--rate` run, which is not the issue's rate).
+ */
+function writeLatency(r: LatencyResult, md: string | null, rows: number, command: string, json = join(OUT, settings.mode === 'full' ? 'latency.json' : 'latency-quick.json')): string[] {
   const date = new Date().toISOString();
-  writeFileSync(json, `${JSON.stringify({ date, commit: gitCommit(), rows, ...r }, null, 2)}\n`);
-  writeLatencySection(md, latencySection(r, { commit: gitCommit(), date, rows, command }));
+  const commit = gitCommit();
+  writeFileSync(json, `${JSON.stringify({ date, commit, rows, ...r }, null, 2)}\n`);
+  const section = latencySection(r, { commit, date, rows, command });
+  if (md === null) process.stdout.write(`${section}\n`);
+  else writeLatencySection(md, section);
   return [json];
 }
 
@@ -365,18 +370,11 @@ async function latencyOnly(serverUrl: string): Promise<void> {
     } finally {
       await floor.stop();
     }
-    if (fixedRate !== undefined) {
-      // Not the issue's rate: reported beside the regenerated section, never in its place.
-      const json = join(OUT, 'latency-rate.json');
-      const date = new Date().toISOString();
-      writeFileSync(json, `${JSON.stringify({ date, commit: gitCommit(), rows: db.rows, ...result }, null, 2)}\n`);
-      process.stdout.write(`${latencySection(result, { commit: gitCommit(), date, rows: db.rows, command: `npm run bench -- --latency --rate ${fixedRate}` })}\n`);
-      log(`latency at ${fixedRate} req/s: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export; ${json}`);
-      return;
-    }
-    const command = `npm run bench -- --latency${quick ? ' --quick' : ''}`;
-    const written = writeLatency(result, join(ROOT, 'bench', 'RESULTS.md'), db.rows, command);
-    log(`latency: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export; ${written.join(', ')}`);
+    // A --rate run is not the issue's rate: printed beside the regenerated section, never in its place.
+    const written = fixedRate === undefined
+      ? writeLatency(result, join(ROOT, 'bench', 'RESULTS.md'), db.rows, `npm run bench -- --latency${quick ? ' --quick' : ''}`)
+      : writeLatency(result, null, db.rows, `npm run bench -- --latency --rate ${fixedRate}`, join(OUT, 'latency-rate.json'));
+    log(`latency at ${result.offeredRps} req/s: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export; ${written.join(', ')}`);
   } finally {
     await db.pool.end();
   }

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import ExcelJS from 'exceljs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -192,11 +193,26 @@ describe('an XLSX export is encoded in a worker thread', () => {
   });
 
   it('when the client goes away mid-export, the worker and the snapshot end', async () => {
-    const source = await repository().openExport([], all, { signal });
-    const stream = await xlsxRenderer.stream(envelope, source, ctx);
-    await new Promise((resolve) => stream.once('data', resolve));
-    stream.destroy();
-    await poolSettles(pool);
+    // Asked to exit, not terminated: terminate() mid-deflate aborts the whole process (xlsx-worker-pool.ts).
+    const terminate = vi.spyOn(Worker.prototype, 'terminate');
+    const exits: number[] = [];
+    const post = Worker.prototype.postMessage;
+    const postMessage = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, message, transfer) {
+      if ((message as { exit?: true }).exit) this.once('exit', (code) => exits.push(code));
+      post.call(this, message, transfer);
+    });
+    try {
+      const source = await repository().openExport([], all, { signal });
+      const stream = await xlsxRenderer.stream(envelope, source, ctx);
+      await new Promise((resolve) => stream.once('data', resolve));
+      stream.destroy();
+      await poolSettles(pool);
+      await vi.waitFor(() => expect(exits).toEqual([0]));
+      expect(terminate).not.toHaveBeenCalled();
+    } finally {
+      terminate.mockRestore();
+      postMessage.mockRestore();
+    }
     expect((await pool.query('SELECT count(*)::int AS n FROM customer')).rows[0].n).toBe(1300);
   });
 });

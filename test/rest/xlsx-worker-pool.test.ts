@@ -2,13 +2,21 @@
  * The XLSX export's kept workers (src/rest/renderers/xlsx-worker-pool.ts), with real threads: a
  * finished worker is taken again instead of starting one, no more are kept than asked, an unused
  * one is ended after its idle time, and one that fails while kept leaves the pool without harm.
+ * Ending one asks it to exit between tasks (retire), never stops it mid-task unless it is stuck.
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createXlsxWorkerPool } from '../../src/rest/renderers/xlsx-worker-pool.js';
+import { createXlsxWorkerPool, retire } from '../../src/rest/renderers/xlsx-worker-pool.js';
 
-/** A thread that exits when told to, else waits. */
-const SCRIPT = `require('node:worker_threads').parentPort.on('message', (m) => { if (m === 'exit') process.exit(0); if (m === 'throw') throw new Error('boom'); });`;
+/** A thread that exits when told to (as the export's worker does, or by 'exit'), else waits; 'busy' works 200 ms, 'hang' forever. */
+const SCRIPT = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (m) => {
+  if (m === 'exit' || m.exit) process.exit(0);
+  if (m === 'throw') throw new Error('boom');
+  if (m === 'busy') { const end = Date.now() + 200; while (Date.now() < end); parentPort.postMessage('done'); }
+  if (m === 'hang') for (;;);
+});`;
 const started: Worker[] = [];
 const start = () => {
   const worker = new Worker(SCRIPT, { eval: true });
@@ -16,6 +24,7 @@ const start = () => {
   return worker;
 };
 const exited = (worker: Worker) => new Promise<void>((resolve) => (worker.threadId === -1 ? resolve() : worker.once('exit', () => resolve())));
+const exitCode = (worker: Worker) => new Promise<number>((resolve) => worker.once('exit', resolve));
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map((worker) => worker.terminate()));
@@ -59,5 +68,27 @@ describe('kept XLSX workers', () => {
     await exited(worker);
     expect(pool.idle).toBe(0);
     expect(pool.take()).not.toBe(worker);
+  });
+
+  it('ends a worker by asking it: the task in hand finishes and it exits by itself, not terminated', async () => {
+    const worker = start();
+    const messages: unknown[] = [];
+    worker.on('message', (message) => messages.push(message));
+    await new Promise((resolve) => worker.once('online', resolve));
+    worker.postMessage('busy');
+    retire(worker);
+    // terminate() would give 1, mid-loop, before 'done'.
+    expect(await exitCode(worker)).toBe(0);
+    expect(messages).toEqual(['done']);
+  });
+
+  it('terminates a retired worker that has not exited within the grace time', async () => {
+    const worker = start();
+    await new Promise((resolve) => worker.once('online', resolve));
+    worker.postMessage('hang');
+    const began = Date.now();
+    retire(worker, 100);
+    expect(await exitCode(worker)).toBe(1);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(90);
   });
 });

@@ -5,8 +5,30 @@
  * that finished its workbook cleanly waits here, unreferenced (it never holds the process open),
  * for the next export, and is ended after `idleMs` unused; one that failed or was cut off
  * mid-workbook is ended, never kept.
+ *
+ * A worker is ended by asking it (retire): `terminate()` stops its JavaScript wherever it is, and
+ * stopped between creating a zlib handle and initialising it (every deflate makes one), Node's
+ * cleanup of that thread aborts the whole process ("close before init", Node 20). Asked, it exits
+ * at its next message, between tasks; terminate() is kept for one that has not within RETIRE_GRACE_MS.
  */
 import type { Worker } from 'node:worker_threads';
+import type { ToXlsxWorker } from './xlsx-worker.js';
+
+/** How long a retired worker has to exit by itself: it finishes at most the batch in hand first. */
+export const RETIRE_GRACE_MS = 5_000;
+
+/**
+ * Asks a worker to exit and forgets it; terminates it only if it has not exited within `graceMs`
+ * (stuck in a loop: then the risk above is the lesser harm).
+ */
+export function retire(worker: Worker, graceMs = RETIRE_GRACE_MS): void {
+  if (worker.threadId === -1) return; // exited already
+  // It may still fail while it finishes its batch: that must not be thrown in this thread.
+  worker.on('error', () => {});
+  worker.postMessage({ exit: true } satisfies ToXlsxWorker);
+  const timer = setTimeout(() => void worker.terminate(), graceMs).unref();
+  worker.once('exit', () => clearTimeout(timer));
+}
 
 export interface XlsxWorkerPool {
   /** A kept worker, or a new one. */
@@ -52,13 +74,13 @@ export function createXlsxWorkerPool({ start, max, idleMs }: XlsxWorkerPoolOptio
     },
     give(worker) {
       if (kept.length >= max) {
-        void worker.terminate();
+        retire(worker);
         return;
       }
       worker.unref();
       const end = (): void => {
         forget(entry);
-        void worker.terminate();
+        retire(worker);
       };
       // Ended when unused for idleMs; and on 'error' too: without a listener it would be thrown in this thread.
       const entry: Kept = { worker, timer: setTimeout(end, idleMs).unref(), drop: end };

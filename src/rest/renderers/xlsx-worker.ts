@@ -24,9 +24,10 @@ export interface XlsxWorkbookSpec {
 /**
  * From the main thread: a new workbook (first, and again for each export after the worker's
  * previous one is done: xlsx-worker-pool.ts), a batch as values (row after row, field order) or
- * as the database's CSV lines (ExportSource.csvLines without the formula guard), or the end of the rows.
+ * as the database's CSV lines (ExportSource.csvLines without the formula guard), the end of the
+ * rows, or `exit`: end the thread now, whatever it was writing (xlsx-worker-pool.ts retire).
  */
-export type ToXlsxWorker = { start: XlsxWorkbookSpec } | { values: unknown[] } | { csv: Uint8Array } | { end: true };
+export type ToXlsxWorker = { start: XlsxWorkbookSpec } | { values: unknown[] } | { csv: Uint8Array } | { end: true } | { exit: true };
 /** To the main thread: zip bytes, a batch taken, every byte sent, or a failure. */
 export type FromXlsxWorker = { chunk: Uint8Array } | { ack: true } | { done: true } | { error: string };
 
@@ -81,7 +82,7 @@ if (port) {
       await ('values' in message ? workbook.add(message.values) : workbook.addCsv(message.csv));
       flush();
       send({ ack: true });
-    } else {
+    } else if ('end' in message) {
       await current().finish();
       encoder = null;
       flush();
@@ -89,6 +90,11 @@ if (port) {
     }
   };
   port.on('message', (message: ToXlsxWorker) => {
+    if ('exit' in message) {
+      // Here, between tasks, not inside one: see xlsx-worker-pool.ts for why that matters.
+      encoder?.abort();
+      process.exit(0);
+    }
     queue = queue.then(() => handle(message)).catch((error: unknown) => {
       encoder?.abort();
       send({ error: error instanceof Error ? error.message : String(error) });

@@ -20,7 +20,7 @@ import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
 import { SHEET_ROW_LIMIT, WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
 import type { FromXlsxWorker, ToXlsxWorker } from './xlsx-worker.js';
-import { createXlsxWorkerPool, type XlsxWorkerPool } from './xlsx-worker-pool.js';
+import { createXlsxWorkerPool, retire, type XlsxWorkerPool } from './xlsx-worker-pool.js';
 import { TransferChunks } from './transfer-chunks.js';
 
 export { excelDate, xmlSafe, SHEET_ROW_LIMIT } from './xlsx-workbook.js';
@@ -119,7 +119,7 @@ function workerStream(
     // Cut off mid-workbook: its state is this export's, so it is ended, never kept.
     if (worker && !finished) {
       detach();
-      void worker.terminate();
+      retire(worker);
     }
     finished = true;
     if (!sourceDone) {

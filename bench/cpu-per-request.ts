@@ -6,8 +6,13 @@
  * and the floor (bench/floor-server.ts), in alternating rounds so that other work on the machine
  * hits each alike. Prints every round, and each target's median and best round, with floor/target: the req/s
  * ratio to expect when both are CPU-bound. TOKEN is a key of DATABASE_URL's token table.
+ *
+ * Beside the server's own CPU, each round gives PostgreSQL's (every process of its user, read the
+ * same way) and the whole machine's (/proc/stat: all cores, the load generator included): a
+ * closed-loop req/s is the machine's cores over the machine's CPU per request, so the three say
+ * which process a difference between two targets lives in.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,6 +55,53 @@ function cpuTicks(pid: number): { user: number; system: number } {
 }
 const TICK_US = 10_000;
 
+/** utime + stime of each process `uid` owns (PostgreSQL's server and backends), in clock ticks, by pid. */
+function userTicks(uid: number): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (statSync(`/proc/${entry}`).uid !== uid) continue;
+      const { user, system } = cpuTicks(Number(entry));
+      ticks.set(Number(entry), user + system);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Ticks spent between two readings by the processes alive at the second: a backend started
+ * meanwhile counts from zero; one that ended meanwhile (a pool closing an idle connection) is
+ * left out rather than subtracted.
+ */
+function ticksBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let ticks = 0;
+  for (const [pid, total] of after) ticks += total - (before.get(pid) ?? 0);
+  return ticks;
+}
+
+/** Busy ticks of all cores together (user, nice, system, irq, softirq), from /proc/stat. */
+function machineTicks(): number {
+  const [, user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
+  return (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0);
+}
+
+/** The uid PostgreSQL runs as: the owner of a `postgres` process, if one is found here. */
+function postgresUid(): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') return statSync(`/proc/${entry}`).uid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+const pgUid = postgresUid();
+
 async function load(target: Started, amount: number): Promise<{ errors: number; non2xx: number }> {
   const args = [AUTOCANNON, '-c', values.connections, '-a', String(amount), '-j', '-n', '-H', `authorization=Token ${TOKEN}`];
   args.push(`${target.baseUrl}${PATH}${values.query ? `?${values.query}` : ''}`);
@@ -61,23 +113,32 @@ const env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', SEED_DEMO_DATA: 'false'
 const targets: Started[] = [];
 try {
   for (const { name, path } of services) {
-    targets.push(await startProcess(name, [...NODE_FLAGS, path], env, join(tmpdir(), `cpu-per-request-${name}.log`)));
+    targets.push(await startProcess(name, [...NODE_FLAGS, ...(path.endsWith('.ts') ? ['--import', 'tsx'] : []), path], env, join(tmpdir(), `cpu-per-request-${name}.log`)));
   }
   targets.push(await startProcess('floor', [...NODE_FLAGS, '--import', 'tsx', join(ROOT, 'bench', 'floor-server.ts')],
     { ...env, POOL_MAX: '10' }, join(tmpdir(), 'cpu-per-request-floor.log')));
   for (const target of targets) await load(target, Number(values.warmup));
 
   const perRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const postgresPerRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const machinePerRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const perRequestUs = (ticks: number) => (ticks * TICK_US) / requests;
   for (let round = 1; round <= Number(values.rounds); round++) {
     for (const target of targets) {
       const before = cpuTicks(target.pid);
+      const [postgresBefore, machineBefore] = [pgUid === null ? null : userTicks(pgUid), machineTicks()];
       const { errors, non2xx } = await load(target, requests);
       const after = cpuTicks(target.pid);
-      const [user, system] = [after.user - before.user, after.system - before.system].map((ticks) => (ticks * TICK_US) / requests);
+      const postgres = pgUid === null || postgresBefore === null ? NaN : perRequestUs(ticksBetween(postgresBefore, userTicks(pgUid)));
+      const machine = perRequestUs(machineTicks() - machineBefore);
+      const [user, system] = [after.user - before.user, after.system - before.system].map(perRequestUs);
       const us = (user ?? 0) + (system ?? 0);
       perRequest.get(target.name)?.push(us);
+      postgresPerRequest.get(target.name)?.push(postgres);
+      machinePerRequest.get(target.name)?.push(machine);
       process.stdout.write(`round ${round} ${target.name.padEnd(16)} ${us.toFixed(0).padStart(5)} µs CPU/request ` +
-        `(user ${user?.toFixed(0)}, system ${system?.toFixed(0)})${errors + non2xx ? `  (${errors} errors, ${non2xx} non-2xx)` : ''}\n`);
+        `(user ${user?.toFixed(0)}, system ${system?.toFixed(0)}); PostgreSQL ${postgres.toFixed(0)} µs, machine ${machine.toFixed(0)} µs` +
+        `${errors + non2xx ? `  (${errors} errors, ${non2xx} non-2xx)` : ''}\n`);
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -88,7 +149,8 @@ try {
     const [m, best] = [median(xs), Math.min(...xs)];
     const paired = median(xs.map((x, i) => (floor[i] ?? NaN) / x));
     process.stdout.write(`${name.padEnd(16)} median ${m.toFixed(0).padStart(5)} µs CPU/request, best ${best.toFixed(0).padStart(5)} µs; ` +
-      `floor/${name} median of rounds ${paired.toFixed(2)}\n`);
+      `floor/${name} median of rounds ${paired.toFixed(2)}; medians: PostgreSQL ${median(postgresPerRequest.get(name) ?? []).toFixed(0)} µs, ` +
+      `machine ${median(machinePerRequest.get(name) ?? []).toFixed(0)} µs\n`);
   }
 } finally {
   for (const target of targets) await target.stop();

@@ -15,25 +15,29 @@
  * hash of its text, so two connections that share a name share the statement, and a read can never
  * run another statement's text.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import pg from 'pg';
 import { callbackOf, ReadTimeoutClient, type Callback } from './read-timeout-client.js';
 
-/** Marks a query config as a read that may be prepared under a name. */
-const PREPARE = Symbol('oms.prepare');
+/**
+ * The query configs marked as reads that may be prepared under a name. A set beside them rather
+ * than a property on them: the config then goes to pg as it is, with no copy to carry a mark.
+ */
+const preparable = new WeakSet<pg.QueryConfig>();
 
-export interface PreparableQuery extends pg.QueryConfig {
-  [PREPARE]?: true;
+/** Marks the query config (itself, unchanged) for the pool's client to name if it can. Any other client ignores the mark. */
+export function prepared<T extends pg.QueryConfig>(query: T): T {
+  preparable.add(query);
+  return query;
 }
 
-/** The same query, marked: the pool's client names it if it can. Any other client ignores the mark. */
-export function prepared<T extends pg.QueryConfig>(query: T): T & PreparableQuery {
-  return { ...query, [PREPARE]: true };
-}
-
-/** The statement's name: its text's hash (63 bytes at most, PostgreSQL's limit). */
+/**
+ * The statement's name: its text's hash (63 bytes at most, PostgreSQL's limit). Hashed on every
+ * read rather than looked up: a list statement's text is built anew for each read, and a Map
+ * lookup hashes all of it too (V8's string hash of ~1.5 KB cost more than SHA-1 of it, measured).
+ */
 export function statementName(text: string): string {
-  return `oms_${createHash('sha1').update(text).digest('hex')}`;
+  return `oms_${hash('sha1', text, 'hex')}`;
 }
 
 /** One pool's setting, shared by its connections: switched off for all of them at the first sign of a pooler in the way. */
@@ -55,18 +59,6 @@ const LOST_STATEMENT = new Set(['26000', '42P05']);
 
 type QueryMethod = (this: pg.Client, config: unknown, values?: unknown, callback?: unknown) => unknown;
 
-const names = new Map<string, string>();
-/** Hashing costs microseconds; list statements are few, so their names are kept (bounded all the same). */
-function nameOf(text: string): string {
-  let name = names.get(text);
-  if (name === undefined) {
-    if (names.size >= 1000) names.clear();
-    name = statementName(text);
-    names.set(text, name);
-  }
-  return name;
-}
-
 export class PreparingClient extends ReadTimeoutClient {
   /** Its pool's setting (db/pool.ts); none on a client made outside such a pool. */
   readonly preparation: PreparedStatementsState | undefined;
@@ -84,8 +76,8 @@ const readTimeoutQuery = ReadTimeoutClient.prototype.query as QueryMethod;
 function query(this: PreparingClient, config: unknown, values?: unknown, callback?: unknown): unknown {
   const { preparation: state, named } = this;
   const done = callbackOf(values, callback);
-  const read = config as PreparableQuery | null;
-  if (!state?.enabled || read === null || typeof read !== 'object' || read[PREPARE] !== true || read.name || typeof read.text !== 'string') {
+  const read = config as pg.QueryConfig | null;
+  if (!state?.enabled || read === null || typeof read !== 'object' || !preparable.has(read) || read.name || typeof read.text !== 'string') {
     return readTimeoutQuery.call(this, config, values, callback);
   }
   if (typeof done !== 'function') {
@@ -94,7 +86,7 @@ function query(this: PreparingClient, config: unknown, values?: unknown, callbac
       query.call(this, config, values, (error: Error | null, result?: unknown) => (error ? reject(error) : resolve(result)));
     });
   }
-  const name = nameOf(read.text);
+  const name = statementName(read.text);
   if (!named.has(name)) {
     if (named.size >= state.perConnection) return readTimeoutQuery.call(this, config, values, callback);
     named.add(name);

@@ -97,7 +97,7 @@ export const ConfigSchema = z
       .describe('How long GET /ready waits for the database (on a connection of its own) before answering 503, ms'),
     SHUTDOWN_GRACE_MS: integer(0, 600_000)
       .default(10_000)
-      .describe('On SIGTERM/SIGINT, how long in-flight requests may take before the process exits, ms'),
+      .describe('On SIGTERM/SIGINT, how long in-flight requests may take before the process exits, ms; connections still open 1 s before the end are closed'),
     SEED_DEMO_DATA: boolean
       .optional()
       .describe('On a database with no customers, load the demo customers and print a demo token at start; unset = on for the embedded database, off with DATABASE_URL'),

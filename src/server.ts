@@ -59,6 +59,9 @@ export async function startServer(config: Config) {
   return app;
 }
 
+/** How long before SHUTDOWN_GRACE_MS is spent the connections still open are closed: time for the app to close after them. */
+const CUT_BEFORE_GRACE_MS = 1_000;
+
 async function main() {
   const args = commandLineOrExit(SERVER_COMMAND, process.argv.slice(2));
   if ('exitCode' in args) process.exit(args.exitCode);
@@ -76,7 +79,18 @@ async function main() {
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
-    await app.close();
+    // What still runs shortly before the grace is spent (a long export) is cut, rather than left to
+    // the forced exit: the app then closes in order, its export workers ended by asking them
+    // (rest/renderers/xlsx-worker-pool.ts), which a process exit would stop wherever they are.
+    const cut = setTimeout(() => {
+      app.log.warn({ shutdownGraceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: closing the connections still open');
+      app.server.closeAllConnections();
+    }, Math.max(0, config.SHUTDOWN_GRACE_MS - CUT_BEFORE_GRACE_MS));
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(cut);
+    }
   });
 }
 

@@ -31,8 +31,14 @@ export default fp<ListPoliciesOptions>(
     const { throttleStore } = fastify;
     // The pool the database really has (embedded: 1), not DB_POOL_MAX as configured.
     const poolSize = fastify.db.pool.options.max ?? 1;
+    const renderers = listRenderers(config);
+    // Before the process exits: an export's worker thread stopped by the exit itself could be
+    // stopped mid-deflate (rest/renderers/xlsx-worker-pool.ts).
+    fastify.addHook('onClose', async () => {
+      await Promise.all(renderers.map((renderer) => renderer.close?.()));
+    });
     fastify.decorate('listPolicies', {
-      renderers: listRenderers(config),
+      renderers,
       authentication: createTokenAuthentication(createTokenStore(fastify.db)),
       pagination: listPagination(config),
       ...(config.EXPORT_MAX_ROWS === undefined ? {} : { exportMaxRows: config.EXPORT_MAX_ROWS }),

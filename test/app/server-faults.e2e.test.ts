@@ -3,6 +3,8 @@
  * it used to exit with "shutting down after an error"): `src/server.ts` as a real process on a
  * real PostgreSQL, reached through a TCP proxy, while its export's backend is terminated, its
  * connection cut or frozen. Each download is cut short; the process stays up and answers 200.
+ * And a SIGTERM while an export is held by its client: the export is cut before SHUTDOWN_GRACE_MS
+ * is spent, so the app closes in order (its export worker asked to exit) and the process exits 0.
  */
 import type { ChildProcess } from 'node:child_process';
 import type http from 'node:http';
@@ -83,5 +85,38 @@ describe.skipIf(!hasRealServer())('server process during an XLSX export', () => 
     const next = await fetch(`${base}${URL_PATH}?limit=1`, { headers });
     expect(next.status).toBe(200);
     expect(child!.exitCode).toBeNull();
+  }, 60_000);
+});
+
+describe.skipIf(!hasRealServer())('server process shut down during an XLSX export', () => {
+  it('cuts the export shortly before SHUTDOWN_GRACE_MS is spent and exits 0, not by the forced exit', async () => {
+    const grace = 2_500;
+    const started = await startServerProcess({
+      ...environmentWithout('TEST_DATABASE_URL'), PORT: '0', LOG_LEVEL: 'info', SEED_DEMO_DATA: 'false',
+      DATABASE_URL: database.url, SHUTDOWN_GRACE_MS: String(grace),
+    });
+    let exitedAt = 0;
+    const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => {
+      exitedAt = Date.now();
+      resolve(code);
+    }));
+    let signalled = 0;
+    const result = await download(`${started.base}${URL_PATH}?limit=all&format=xls`, { authorization: `Token ${token}` }, (res) => {
+      // A client that stops reading: the export stays in flight until something ends it.
+      res.pause();
+      signalled = Date.now();
+      started.child.kill('SIGTERM');
+      // Read again once the server has cut it, to see how the body ended (a paused socket never reads the close).
+      setTimeout(() => res.resume(), grace);
+    });
+    const code = await exited;
+    const took = exitedAt - signalled;
+    expect([result.status, result.complete]).toEqual([200, false]);
+    // close-with-grace's forced exit is code 1 after `grace`; a thread stopped mid-deflate aborts (134).
+    expect(code).toBe(0);
+    expect(took).toBeGreaterThanOrEqual(grace - 1_000 - 100);
+    expect(took).toBeLessThan(grace);
+    expect(started.output()).toContain('closing the connections still open');
+    expect(started.output()).not.toContain('killed by timeout');
   }, 60_000);
 });

@@ -91,4 +91,19 @@ describe('kept XLSX workers', () => {
     expect(await exitCode(worker)).toBe(1);
     expect(Date.now() - began).toBeGreaterThanOrEqual(90);
   });
+
+  it('close() asks the kept workers to exit and waits for every retired worker, busy ones included', async () => {
+    const pool = createXlsxWorkerPool({ start, max: 1, idleMs: 60_000 });
+    const [kept, busy] = [pool.take(), pool.take()];
+    await Promise.all([kept, busy].map((worker) => new Promise((resolve) => worker.once('online', resolve))));
+    pool.give(kept);
+    const codes: number[] = [];
+    for (const worker of [kept, busy]) worker.once('exit', (code) => codes.push(code));
+    busy.postMessage('busy');
+    retire(busy);
+    await pool.close();
+    // Both gone by the time close() resolves, each by its own exit (0), none terminated (1).
+    expect(codes.sort()).toEqual([0, 0]);
+    expect(pool.idle).toBe(0);
+  });
 });

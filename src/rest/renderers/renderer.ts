@@ -67,6 +67,8 @@ export interface Renderer extends Negotiable {
    * bytes (the CSV formula guard). It is part of the ETag (rest/conditional.ts).
    */
   readonly variant?: string;
+  /** Ends what the renderer keeps between requests (the XLSX export's worker threads); the app calls it when it closes. */
+  close?(): Promise<void>;
 }
 
 /** Content-Type as DRF's `Response.rendered_content` builds it from the renderer, not the Accept. */

@@ -17,6 +17,9 @@ import type { ToXlsxWorker } from './xlsx-worker.js';
 /** How long a retired worker has to exit by itself: it finishes at most the batch in hand first. */
 export const RETIRE_GRACE_MS = 5_000;
 
+/** Workers asked to exit that have not yet. */
+const exiting = new Set<Promise<void>>();
+
 /**
  * Asks a worker to exit and forgets it; terminates it only if it has not exited within `graceMs`
  * (stuck in a loop: then the risk above is the lesser harm).
@@ -25,9 +28,22 @@ export function retire(worker: Worker, graceMs = RETIRE_GRACE_MS): void {
   if (worker.threadId === -1) return; // exited already
   // It may still fail while it finishes its batch: that must not be thrown in this thread.
   worker.on('error', () => {});
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  exiting.add(exited);
   worker.postMessage({ exit: true } satisfies ToXlsxWorker);
   const timer = setTimeout(() => void worker.terminate(), graceMs).unref();
-  worker.once('exit', () => clearTimeout(timer));
+  void exited.then(() => {
+    clearTimeout(timer);
+    exiting.delete(exited);
+  });
+}
+
+/**
+ * Resolves once every worker retired so far has exited (each within RETIRE_GRACE_MS): a shutdown
+ * waits for them, as the process's exit would otherwise stop them wherever they are.
+ */
+export async function retiredWorkersExited(): Promise<void> {
+  await Promise.all(exiting);
 }
 
 export interface XlsxWorkerPool {
@@ -37,6 +53,8 @@ export interface XlsxWorkerPool {
   give(worker: Worker): void;
   /** Workers kept now (tests). */
   readonly idle: number;
+  /** Retires the kept workers and waits for every retired worker to exit (a shutdown). */
+  close(): Promise<void>;
 }
 
 export interface XlsxWorkerPoolOptions {
@@ -90,6 +108,13 @@ export function createXlsxWorkerPool({ start, max, idleMs }: XlsxWorkerPoolOptio
     },
     get idle() {
       return kept.length;
+    },
+    async close() {
+      for (const entry of kept.splice(0)) {
+        forget(entry);
+        retire(entry.worker);
+      }
+      await retiredWorkersExited();
     },
   };
 }

@@ -237,6 +237,7 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScri
     formatAliases: ['xlsx'],
     download: { extension: 'xlsx' },
     render: (page, { fields, title }) => pageWorkbook(fields, page.results, title, sheetRowLimit),
+    close: () => workers.close(),
     // The database's CSV lines where it writes them (a server), else the rows.
     stream: async (_envelope, source, { fields, title, yieldTo }) => {
       const lines = await source.csvLines({ formulaGuard: false });

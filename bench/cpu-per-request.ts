@@ -11,6 +11,9 @@
  * same way) and the whole machine's (/proc/stat: all cores, the load generator included): a
  * closed-loop req/s is the machine's cores over the machine's CPU per request, so the three say
  * which process a difference between two targets lives in.
+ *
+ * A `.ts` target runs under tsx. `--service canned=bench/canned-service.ts --service
+ * bare=bench/canned-bare.ts` measures the service's own path with no database work (bench/canned-page.ts).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

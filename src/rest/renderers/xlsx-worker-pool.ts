@@ -42,7 +42,7 @@ export function retire(worker: Worker, graceMs = RETIRE_GRACE_MS): void {
  * Resolves once every worker retired so far has exited (each within RETIRE_GRACE_MS): a shutdown
  * waits for them, as the process's exit would otherwise stop them wherever they are.
  */
-export async function retiredWorkersExited(): Promise<void> {
+async function retiredWorkersExited(): Promise<void> {
   await Promise.all(exiting);
 }
 

@@ -58,19 +58,26 @@ function cpuTicks(pid: number): { user: number; system: number } {
 }
 const TICK_US = 10_000;
 
-/** utime + stime of each process `uid` owns (PostgreSQL's server and backends), in clock ticks, by pid. */
-function userTicks(uid: number): Map<number, number> {
-  const ticks = new Map<number, number>();
+/** Calls `visit` with the pid of each process running now; one that ends while visited is skipped. */
+function eachProcess(visit: (pid: number) => void): void {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (statSync(`/proc/${entry}`).uid !== uid) continue;
-      const { user, system } = cpuTicks(Number(entry));
-      ticks.set(Number(entry), user + system);
+      visit(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
+}
+
+/** utime + stime of each process `uid` owns (PostgreSQL's server and backends), in clock ticks, by pid. */
+function userTicks(uid: number): Map<number, number> {
+  const ticks = new Map<number, number>();
+  eachProcess((pid) => {
+    if (statSync(`/proc/${pid}`).uid !== uid) return;
+    const { user, system } = cpuTicks(pid);
+    ticks.set(pid, user + system);
+  });
   return ticks;
 }
 
@@ -93,15 +100,11 @@ function machineTicks(): number {
 
 /** The uid PostgreSQL runs as: the owner of a `postgres` process, if one is found here. */
 function postgresUid(): number | null {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') return statSync(`/proc/${entry}`).uid;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return null;
+  let uid: number | null = null;
+  eachProcess((pid) => {
+    if (uid === null && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') uid = statSync(`/proc/${pid}`).uid;
+  });
+  return uid;
 }
 const pgUid = postgresUid();
 

@@ -29,6 +29,14 @@ export interface ServiceMetrics {
   timeQuery: QueryTimer;
 }
 
+const QUERY_LABELS: Readonly<Record<QueryKind, { query: QueryKind }>> = {
+  page_read: { query: 'page_read' },
+  version: { query: 'version' },
+  count: { query: 'count' },
+  page: { query: 'page' },
+  export_open: { query: 'export_open' },
+};
+
 /** Pools to report, by name, each once (db/database.ts `namedPools`). */
 export type NamedPools = ReadonlyMap<string, pg.Pool>;
 
@@ -48,18 +56,27 @@ function processMetrics(): Registry {
 export function createServiceMetrics(pools: NamedPools): ServiceMetrics {
   const own = new Registry();
   const httpLabels = ['route', 'method', 'status', 'format'] as const;
-  const requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by route template, method, status and rendered format',
-    labelNames: httpLabels,
-    registers: [own],
-  });
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'Time from a request to the end of its response (a streamed export included), seconds',
     labelNames: httpLabels,
     buckets: REQUEST_BUCKETS,
     registers: [own],
+  });
+  // Each request is observed once, in the histogram; the counter is its `_count` per series, read
+  // when scraped (prom-client hashes a series' labels on every call: ~1.5 µs a request saved).
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route template, method, status and rendered format',
+    labelNames: httpLabels,
+    registers: [own],
+    async collect() {
+      const { values } = await requestDuration.get();
+      this.reset();
+      for (const { metricName, labels, value } of values) {
+        if (metricName === 'http_request_duration_seconds_count') this.inc(labels as Partial<Record<(typeof httpLabels)[number], string>>, value);
+      }
+    },
   });
   const exportRows = new Counter({
     name: 'export_rows_total',
@@ -112,13 +129,20 @@ export function createServiceMetrics(pools: NamedPools): ServiceMetrics {
     exportBytes,
     exportsInFlight,
     queryDuration,
-    async timeQuery<T>(kind: QueryKind, work: () => Promise<T>): Promise<T> {
-      const end = queryDuration.startTimer({ query: kind });
+    timeQuery<T>(kind: QueryKind, work: () => Promise<T>): Promise<T> {
+      // One labels object per kind and no timer closures: this runs on every page.
+      const labels = QUERY_LABELS[kind];
+      const started = performance.now();
+      const observe = () => queryDuration.observe(labels, (performance.now() - started) / 1000);
+      let running: Promise<T>;
       try {
-        return await work();
-      } finally {
-        end();
+        running = work();
+      } catch (error) {
+        observe();
+        return Promise.reject(error);
       }
+      running.then(observe, observe);
+      return running;
     },
   };
 }

@@ -24,7 +24,16 @@ export interface CountCache {
 export function createCountCache(max = COUNT_CACHE_ENTRIES): CountCache {
   const entries = new LRUCache<string, number>({ max });
   const latest = new LRUCache<string, { version: string; count: number }>({ max });
-  const filterKey = (statement: Sql) => JSON.stringify([statement.text, statement.values]);
+  // The unfiltered count is one statement object, asked on every page 1: its key is kept, not rebuilt.
+  let lastStatement: Sql | null = null;
+  let lastKey = '';
+  const filterKey = (statement: Sql) => {
+    if (statement !== lastStatement) {
+      lastKey = JSON.stringify([statement.text, statement.values]);
+      lastStatement = statement;
+    }
+    return lastKey;
+  };
   // The version first: it is the part that differs between two entries of one filter.
   const key = (statement: Sql, version: string) => JSON.stringify([version, statement.text, statement.values]);
   return {

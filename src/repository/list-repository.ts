@@ -165,27 +165,34 @@ export function createListRepository(
     return result;
   }
 
+  /** A page read with replicas (the gate first, on the primary) or of `page=last` (the count first). */
+  async function readPageInSteps(read: PageRead, requested: number | 'last' | null): Promise<PageReadResult> {
+    let gateRow: Record<string, unknown> | null | undefined;
+    if (read.gate && replicas) {
+      const { rows } = await pool.query<{ admitted: boolean } & Record<string, unknown>>(read.gate);
+      gateRow = rows[0] ?? null;
+      if (!gateRow?.admitted) return { gate: gateRow, version: null, count: null, rows: [] };
+    }
+    const gate = gateRow === undefined ? (read.gate ?? null) : null;
+    const result = await onReadPool(async (readPool) => {
+      if (requested !== 'last') return readOn(readPool, read, gate, requested === null ? null : pageAt(read, requested));
+      // The last page's offset follows from the count: read that first, then the page, on the same server.
+      const counted = await readOn(readPool, read, gate, null);
+      if (counted.count === null || counted.count === 0) return counted;
+      const offset = (Math.ceil(counted.count / read.limit) - 1) * read.limit;
+      // As DRF's count and page are, two statements: the page is the last one of the count returned.
+      const last = await readOn(readPool, read, null, pageAt(read, offset));
+      return { ...counted, rows: last.rows };
+    });
+    return gateRow === undefined ? result : { ...result, gate: gateRow };
+  }
+
   return {
-    async readPage(read) {
-      let gateRow: Record<string, unknown> | null | undefined;
-      if (read.gate && replicas) {
-        const { rows } = await pool.query<{ admitted: boolean } & Record<string, unknown>>(read.gate);
-        gateRow = rows[0] ?? null;
-        if (!gateRow?.admitted) return { gate: gateRow, version: null, count: null, rows: [] };
-      }
-      const gate = gateRow === undefined ? (read.gate ?? null) : null;
+    readPage(read) {
       const requested = read.page === null ? null : read.page === 'last' ? 'last' : Number(read.page - 1n) * read.limit;
-      const result = await onReadPool(async (readPool) => {
-        if (requested !== 'last') return readOn(readPool, read, gate, requested === null ? null : pageAt(read, requested));
-        // The last page's offset follows from the count: read that first, then the page, on the same server.
-        const counted = await readOn(readPool, read, gate, null);
-        if (counted.count === null || counted.count === 0) return counted;
-        const offset = (Math.ceil(counted.count / read.limit) - 1) * read.limit;
-        // As DRF's count and page are, two statements: the page is the last one of the count returned.
-        const last = await readOn(readPool, read, null, pageAt(read, offset));
-        return { ...counted, rows: last.rows };
-      });
-      return gateRow === undefined ? result : { ...result, gate: gateRow };
+      if (replicas || requested === 'last') return readPageInSteps(read, requested);
+      // The usual page: one statement on the primary, with no layers of promises around it.
+      return readOn(pool, read, read.gate ?? null, requested === null ? null : pageAt(read, requested));
     },
 
     async version() {

@@ -9,7 +9,7 @@
  * answered from the data version alone (304, conditional.ts).
  */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { CompiledResource, Condition, OrderTerm } from '../resource/declaration.js';
 import type { ExportRows, ListRepository } from '../repository/list-repository.js';
 import type { TokenAuthentication, AuthUser } from './authentication.js';
@@ -128,14 +128,13 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   if (!scope.hasRequestDecorator('renderedFormat')) scope.decorateRequest('renderedFormat', null);
   if (!scope.hasRequestDecorator('exportCount')) scope.decorateRequest('exportCount', null);
 
-  scope.addHook('onSend', (request, reply, payload, done) => {
-    if (request.routeOptions.url === fullPath) {
-      const vary = reply.getHeader('vary');
-      reply.header('vary', vary ? `${String(vary)}, ${VIEW_HEADERS.vary}` : VIEW_HEADERS.vary);
-      reply.header('allow', VIEW_HEADERS.allow);
-    }
+  /** On the view's routes (not the slash redirect), before the route-level hooks the plugins add. */
+  const viewHeaders: onSendHookHandler = (_request, reply, payload, done) => {
+    const vary = reply.getHeader('vary');
+    reply.header('vary', vary ? `${String(vary)}, ${VIEW_HEADERS.vary}` : VIEW_HEADERS.vary);
+    reply.header('allow', VIEW_HEADERS.allow);
     done(null, payload);
-  });
+  };
 
   /** Content negotiation (404 for an unknown `format`, 406), its outcome kept on the request. */
   function negotiate(request: FastifyRequest, query: ReadonlyMap<string, string>): { renderer: Renderer; accepted: AcceptedMediaType } {
@@ -350,8 +349,8 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
   }
 
   const otherMethods = scope.supportedMethods.filter((m) => !(ALLOWED_METHODS as readonly string[]).includes(m));
-  scope.get(path, list);
-  scope.options(path, options);
-  scope.route({ method: otherMethods, url: path, handler: methodNotAllowed });
+  scope.get(path, { onSend: viewHeaders }, list);
+  scope.options(path, { onSend: viewHeaders }, options);
+  scope.route({ method: otherMethods, url: path, onSend: viewHeaders, handler: methodNotAllowed });
   scope.route({ method: scope.supportedMethods, url: path.replace(/\/$/, ''), handler: appendSlash });
 }

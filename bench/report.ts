@@ -57,6 +57,14 @@ const f1 = (n: number) => n.toFixed(1);
 const mb = (n: number | null | undefined) => (n == null ? 'n/a' : `${f1(n)} MB`);
 const pct = (n: number) => `${Math.round(n * 100)}%`;
 
+/** The median of round i's a/b over the rounds both have; null with fewer than two. */
+export function pairedMedian(a: readonly number[], b: readonly number[]): number | null {
+  const ratios = a.flatMap((x, i) => (b[i] ? [x / b[i]] : [])).sort((p, q) => p - q);
+  if (ratios.length < 2) return null;
+  const mid = ratios.length >> 1;
+  return ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+}
+
 function targets(r: Results): Target[] {
   const at = (id: string, rows = r.settings.rows.large) => r.scenarios.find((s) => s.scenario.id === id && s.dataset === rows);
   const out: Target[] = [];
@@ -64,7 +72,11 @@ function targets(r: Results): Target[] {
   const small = at('page1', r.settings.rows.small);
   if (page1?.service && page1.floor) {
     const ratio = page1.service.rps / page1.floor.rps;
-    out.push({ target: 'Page 1 vs Node floor', goal: '≥ 80% of floor req/s', measured: `${pct(ratio)} (${f0(page1.service.rps)} vs ${f0(page1.floor.rps)} req/s)`, met: ratio >= 0.8 });
+    // Beside the best rounds, the median of each round's own ratio (service and floor measured
+    // back to back): one outlying round moves it less.
+    const paired = pairedMedian(page1.service.roundsRps, page1.floor.roundsRps);
+    const pairedNote = paired === null ? '' : `; paired rounds' median ${pct(paired)}`;
+    out.push({ target: 'Page 1 vs Node floor', goal: '≥ 80% of floor req/s', measured: `${pct(ratio)} (${f0(page1.service.rps)} vs ${f0(page1.floor.rps)} req/s${pairedNote})`, met: ratio >= 0.8 });
   }
   // Issue 14 retired issue 5's closed-loop p99 target (bench/latency.ts measures p99 open loop) and
   // asked for one round trip per page: measured against the step-by-step path in the same run.

@@ -1,0 +1,17 @@
+/** bench/report.ts: the paired-rounds median shown beside the best rounds of page 1. */
+import { describe, expect, it } from 'vitest';
+import { pairedMedian } from '../../bench/report.js';
+
+describe('pairedMedian', () => {
+  it('takes the median of the rounds\' own ratios, not the ratio of the best rounds', () => {
+    // The full run at 108388b before the one committed: best rounds 2,907 vs 3,725 (78%).
+    expect(pairedMedian([2907, 2040, 2438, 1777], [3725, 2206, 3209, 3210])).toBeCloseTo((2438 / 3209 + 2907 / 3725) / 2, 10);
+    expect(pairedMedian([1, 2, 3], [2, 2, 2])).toBe(1);
+  });
+
+  it('skips rounds the other side lacks, and has nothing to say with fewer than two', () => {
+    expect(pairedMedian([1, 4, 9], [2, 8])).toBe(0.5);
+    expect(pairedMedian([1], [2])).toBeNull();
+    expect(pairedMedian([1, 2], [0, 0])).toBeNull();
+  });
+});

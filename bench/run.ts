@@ -382,7 +382,9 @@ async function latencyOnly(serverUrl: string): Promise<void> {
 
 function gitCommit(): string {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : ''}`;
+  // The run's own outputs (written before the latency phase names the commit) are not changes to what is measured.
+  const changed = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/RESULTS.md', ':!bench/results');
+  return `${git('rev-parse', '--short', 'HEAD')}${changed ? ' + uncommitted changes' : ''}`;
 }
 
 main().catch((error: unknown) => {

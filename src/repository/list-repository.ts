@@ -191,8 +191,13 @@ export function createListRepository(
     readPage(read) {
       const requested = read.page === null ? null : read.page === 'last' ? 'last' : Number(read.page - 1n) * read.limit;
       if (replicas || requested === 'last') return readPageInSteps(read, requested);
-      // The usual page: one statement on the primary, with no layers of promises around it.
-      return readOn(pool, read, read.gate ?? null, requested === null ? null : pageAt(read, requested));
+      // The usual page: one statement on the primary, with no layers of promises around it (and a
+      // statement that cannot be built fails the promise, as it would inside an async function).
+      try {
+        return readOn(pool, read, read.gate ?? null, requested === null ? null : pageAt(read, requested));
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
 
     async version() {

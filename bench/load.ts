@@ -150,6 +150,18 @@ export const median = (values: readonly number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+/**
+ * Each round's a / b over the rounds both have (a b of 0 gives none): rounds run back to back saw
+ * the same machine, which the best round of each (minutes apart) need not have.
+ */
+export const roundRatios = (a: readonly number[], b: readonly number[]): number[] => a.flatMap((x, i) => (b[i] ? [x / b[i]] : []));
+
+/** The median of roundRatios; null with fewer than two. */
+export function pairedMedian(a: readonly number[], b: readonly number[]): number | null {
+  const ratios = roundRatios(a, b);
+  return ratios.length < 2 ? null : median(ratios);
+}
+
 /** Runs `node …args` and gives what it printed on stdout; rejects with its stderr when it fails. */
 export function nodeOutput(args: readonly string[], name: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {

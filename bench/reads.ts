@@ -12,7 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BodyCheck } from './checks.js';
 import type { Started } from './processes.js';
-import type { Measured } from './load.js';
+import { median, roundRatios, type Measured } from './load.js';
 import type { Scenario } from './scenarios.js';
 
 /** The scenarios measured: page 1 (the issue's target), a larger page, and a filtered one (a real count). */
@@ -66,16 +66,10 @@ export async function runReads(run: ReadsRun): Promise<ReadsResult> {
 const f0 = (n: number) => Math.round(n).toLocaleString('en');
 const pct = (n: number) => `${Math.round(n * 100)}%`;
 const rps = (m: Measured) => `${f0(m.rps)} (${m.roundsRps.map(f0).join(', ')})`;
-/**
- * Each round's ratio, a / b, and their median: the rounds ran back to back, so each pair saw the
- * same machine, which a best round of each (run minutes apart) need not have.
- */
-function roundRatios(a: Measured, b: Measured): string {
-  const ratios = a.roundsRps.map((r, i) => r / (b.roundsRps[i] ?? Number.NaN));
-  const sorted = [...ratios].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return `median ${pct(median)}; ${ratios.map(pct).join(', ')}`;
+/** Each round's ratio, a / b, and their median (load.ts roundRatios). */
+function pairedRounds(a: Measured, b: Measured): string {
+  const ratios = roundRatios(a.roundsRps, b.roundsRps);
+  return `median ${pct(median(ratios))}; ${ratios.map(pct).join(', ')}`;
 }
 
 export interface ReadsSettings {
@@ -95,8 +89,8 @@ export function writeReadsReport(r: ReadsResult, settings: ReadsSettings, root: 
   const md = join(root, 'bench', 'RESULTS.md');
   const previous = existsSync(md) ? readFileSync(md, 'utf8') : '';
   const rows = r.scenarios.map((s) => `| ${s.title} | \`${s.query || '(none)'}\` | ${rps(s.pg)} | ${rps(s.prisma)} | ${rps(s.floor)} | ` +
-    `${pct(s.pg.rps / s.floor.rps)} (${roundRatios(s.pg, s.floor)}) | ${pct(s.prisma.rps / s.floor.rps)} (${roundRatios(s.prisma, s.floor)}) | ` +
-    `${pct(s.prisma.rps / s.pg.rps)} (${roundRatios(s.prisma, s.pg)}) | ${s.pg.p50} / ${s.pg.p99} | ${s.prisma.p50} / ${s.prisma.p99} |`);
+    `${pct(s.pg.rps / s.floor.rps)} (${pairedRounds(s.pg, s.floor)}) | ${pct(s.prisma.rps / s.floor.rps)} (${pairedRounds(s.prisma, s.floor)}) | ` +
+    `${pct(s.prisma.rps / s.pg.rps)} (${pairedRounds(s.prisma, s.pg)}) | ${s.pg.p50} / ${s.pg.p99} | ${s.prisma.p50} / ${s.prisma.p99} |`);
   const mem = (c: ReadClient) => `${r.memoryMb[c].idle ?? 'n/a'} MB idle, ${r.memoryMb[c].afterFirstPage ?? 'n/a'} MB after the first page`;
   const section = `## Read clients: pg vs Prisma
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Measured } from './load.js';
+import { pairedMedian, type Measured } from './load.js';
 import type { Scenario } from './scenarios.js';
 import type { Plan } from './explain.js';
 import type { BodyCheck } from './checks.js';
@@ -56,14 +56,6 @@ const f0 = (n: number) => Math.round(n).toLocaleString('en');
 const f1 = (n: number) => n.toFixed(1);
 const mb = (n: number | null | undefined) => (n == null ? 'n/a' : `${f1(n)} MB`);
 const pct = (n: number) => `${Math.round(n * 100)}%`;
-
-/** The median of round i's a/b over the rounds both have; null with fewer than two. */
-export function pairedMedian(a: readonly number[], b: readonly number[]): number | null {
-  const ratios = a.flatMap((x, i) => (b[i] ? [x / b[i]] : [])).sort((p, q) => p - q);
-  if (ratios.length < 2) return null;
-  const mid = ratios.length >> 1;
-  return ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
-}
 
 function targets(r: Results): Target[] {
   const at = (id: string, rows = r.settings.rows.large) => r.scenarios.find((s) => s.scenario.id === id && s.dataset === rows);

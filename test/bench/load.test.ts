@@ -1,6 +1,6 @@
-/** bench/report.ts: the paired-rounds median shown beside the best rounds of page 1. */
+/** bench/load.ts: the paired-rounds median the report shows beside the best rounds of page 1. */
 import { describe, expect, it } from 'vitest';
-import { pairedMedian } from '../../bench/report.js';
+import { pairedMedian } from '../../bench/load.js';
 
 describe('pairedMedian', () => {
   it('takes the median of the rounds\' own ratios, not the ratio of the best rounds', () => {

@@ -34,8 +34,8 @@ export function createCountCache(max = COUNT_CACHE_ENTRIES): CountCache {
     }
     return lastKey;
   };
-  // The version first: it is the part that differs between two entries of one filter.
-  const key = (statement: Sql, version: string) => JSON.stringify([version, statement.text, statement.values]);
+  // The version (digits) first: it is the part that differs between two entries of one filter.
+  const key = (statement: Sql, version: string) => `${version} ${filterKey(statement)}`;
   return {
     get: (statement, version) => entries.get(key(statement, version)),
     set(statement, version, count) {

@@ -25,8 +25,8 @@ export default fp<{ config: Pick<Config, 'EXPORT_YIELD_MAX_MS'> }>(
     fastify.addHook('onRequest', (request, reply, done) => {
       const leave = foreground.enter();
       request.leaveForeground = leave;
-      // 'close' comes after the last byte and after a client hung up alike.
-      reply.raw.once('close', leave);
+      // 'close' comes after the last byte and after a client hung up alike, once (and `leave` counts once).
+      reply.raw.on('close', leave);
       done();
     });
   },

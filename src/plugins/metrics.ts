@@ -38,7 +38,8 @@ export default fp<MetricsPluginOptions>(
     // On 'close', not onResponse: an export cut short by its client never finishes, and still counts.
     fastify.addHook('onRequest', (request, reply, done) => {
       const started = performance.now();
-      reply.raw.once('close', () => {
+      // `on`, not `once`: a response closes once, and `once` wraps each listener in another closure.
+      reply.raw.on('close', () => {
         const labels = {
           route: request.routeOptions.url ?? UNMATCHED_ROUTE,
           // Node's parser takes only its known methods; the guard keeps the label set closed anyway.

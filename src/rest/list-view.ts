@@ -244,15 +244,24 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
     return { count, page, results: read.rows, etag };
   }
 
-  /** A page's 200: its links, the body, and the headers. */
-  async function sendPage(request: FastifyRequest, reply: FastifyReply, { renderer, renderCtx, rawQuery, count, page, results, etag }: PageToSend) {
+  /**
+   * A page's 200: its links, the body, and the headers. Sent at once when the renderer answers at
+   * once (JSON, CSV): no promise to wait through on every page.
+   */
+  function sendPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { renderer, renderCtx, rawQuery, count, page, results, etag }: PageToSend,
+  ): FastifyReply | Promise<FastifyReply> {
     const { next, previous } = pagination.getLinks(
       // Only a validated host reaches a link; the scheme is one of two, as Django's `scheme` is.
       { scheme: request.protocol === 'https' ? 'https' : 'http', host: linkHost(request), path: fullPath, rawQuery },
       page,
     );
-    const body = await renderer.render({ count, next, previous, results }, renderCtx);
-    return finalize(reply, renderer, renderCtx, { count, next, previous }, etag).send(typeof body === 'string' ? Buffer.from(body) : body);
+    const send = (body: Buffer | string) =>
+      finalize(reply, renderer, renderCtx, { count, next, previous }, etag).send(typeof body === 'string' ? Buffer.from(body) : body);
+    const body = renderer.render({ count, next, previous, results }, renderCtx);
+    return typeof body === 'string' || Buffer.isBuffer(body) ? send(body) : body.then(send);
   }
 
   /**

@@ -56,6 +56,9 @@ export default fp<CompressionPluginOptions>(
       done(null, gathered);
     });
     await fastify.register(compress, {
+      // Responses only. No route reads a request body (http/body-limit.ts), so none is decoded,
+      // as Django leaves a GET's body alone; and a request needs no preParsing hook to run.
+      globalDecompression: false,
       encodings: [...ENCODINGS],
       threshold: COMPRESSION_THRESHOLD,
       customTypes: COMPRESSIBLE,

@@ -84,19 +84,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   limitConnections(app.server, config.MAX_CONNECTIONS, app.log);
   cutStalledResponses(app, config.EXPORT_STALL_TIMEOUT_MS);
 
-  // The hooks every request runs take `done` rather than being async: no promise per hook and request.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
   // Once closing, answer in-flight requests with `Connection: close`: a kept-alive
   // socket would otherwise hold server.close() (and the shutdown) open.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  // Every response's own headers, in the one hook (every request runs it: `done`, not async, so no promise).
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    reply.header('x-request-id', request.id);
     reply.headers(SECURITY_HEADERS);
     // Django's XFrameOptionsMiddleware runs after CommonMiddleware's slash redirect, so 301s lack it.
     if (reply.statusCode !== 301) reply.header('x-frame-options', 'DENY');

@@ -37,7 +37,7 @@ export default fp(
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-    // Every request runs these three: they take `done` rather than being async (no promise each).
+    // Every request runs these two: they take `done` rather than being async (no promise each).
     fastify.addHook('onRequest', (request, reply, done) => {
       const declared = request.headers['content-length'];
       if (declared !== undefined && Number(declared) > BODY_LIMIT_BYTES) return done(new PayloadTooLarge());
@@ -57,11 +57,6 @@ export default fp(
       done(null, detailJson(error.message));
     });
 
-    // It passed the limit after onSend but before the headers went out: the connection still goes.
-    fastify.addHook('onResponse', (request, _reply, done) => {
-      if (request.bodyOverLimit) request.raw.socket?.destroy();
-      done();
-    });
   },
   { name: 'body-limit' },
 );
@@ -85,4 +80,9 @@ function countBody(request: FastifyRequest, reply: FastifyReply): void {
   };
   raw.on('data', onData);
   raw.on('error', (error) => request.log.debug({ err: error }, 'client went away while sending the request body'));
+  // It passed the limit after onSend but before the headers went out: the connection still goes.
+  // A listener of this request's own rather than an onResponse hook that every request would run.
+  reply.raw.on('finish', () => {
+    if (request.bodyOverLimit) raw.socket?.destroy();
+  });
 }

@@ -78,6 +78,11 @@ export class SeriesHistogram<L extends string> {
     this.series = new Map();
   }
 
+  /** Each series' labels and how many observations it has (its `_count`), without building the other samples. */
+  *counts(): IterableIterator<{ labels: Readonly<Record<L, string>>; count: number }> {
+    for (const { labels, count } of this.series.values()) yield { labels, count };
+  }
+
   /** What the registry formats: prom-client's histogram layout (cumulative buckets, +Inf, sum, count per series). */
   getForPromString() {
     const bucketName = `${this.name}_bucket`;

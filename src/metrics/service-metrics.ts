@@ -72,12 +72,9 @@ export function createServiceMetrics(pools: NamedPools): ServiceMetrics {
     help: 'HTTP requests answered, by route template, method, status and rendered format',
     labelNames: httpLabels,
     registers: [own],
-    async collect() {
-      const { values } = await requestDuration.get();
+    collect() {
       this.reset();
-      for (const { metricName, labels, value } of values) {
-        if (metricName === 'http_request_duration_seconds_count') this.inc(labels as Partial<Record<(typeof httpLabels)[number], string>>, value);
-      }
+      for (const { labels, count } of requestDuration.counts()) this.inc(labels, count);
     },
   });
   const exportRows = new Counter({

@@ -31,13 +31,32 @@ export function prepared<T extends pg.QueryConfig>(query: T): T {
   return query;
 }
 
+/** Texts named lately, by length; at most NAMES_PER_LENGTH each, and NAMED_TEXTS_MAX in all. */
+const namedByLength = new Map<number, { text: string; name: string }[]>();
+const NAMES_PER_LENGTH = 8;
+const NAMED_TEXTS_MAX = 512;
+let namedTexts = 0;
+
 /**
- * The statement's name: its text's hash (63 bytes at most, PostgreSQL's limit). Hashed on every
- * read rather than looked up: a list statement's text is built anew for each read, and a Map
- * lookup hashes all of it too (V8's string hash of ~1.5 KB cost more than SHA-1 of it, measured).
+ * The statement's name: its text's hash (63 bytes at most, PostgreSQL's limit). A list statement's
+ * text is built anew for each read, so a text named before is found by its length and an equality
+ * check (a memory compare), not by hashing it again: SHA-1 of a ~1.6 KB page read costs 2–5 µs, and
+ * a Map keyed by the text would hash all of it too (V8's string hash cost more than SHA-1, measured).
  */
 export function statementName(text: string): string {
-  return `oms_${hash('sha1', text, 'hex')}`;
+  const sameLength = namedByLength.get(text.length);
+  if (sameLength) for (const seen of sameLength) if (seen.text === text) return seen.name;
+  const name = `oms_${hash('sha1', text, 'hex')}`;
+  if (namedTexts >= NAMED_TEXTS_MAX) {
+    namedByLength.clear();
+    namedTexts = 0;
+  }
+  const list = namedByLength.get(text.length) ?? [];
+  if (list.length >= NAMES_PER_LENGTH) list.pop();
+  else namedTexts++;
+  list.unshift({ text, name });
+  namedByLength.set(text.length, list);
+  return name;
 }
 
 /** One pool's setting, shared by its connections: switched off for all of them at the first sign of a pooler in the way. */

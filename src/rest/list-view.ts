@@ -29,6 +29,9 @@ import { parseQuery, splitRequestTarget } from '../lib/querystring.js';
 import { linkHost } from '../http/host.js';
 import { timeRepository, type QueryTimer } from '../repository/timed-repository.js';
 
+/** A page's rendered body is already its bytes' text (list-view's sendPage). */
+const asIs = (body: string): string => body;
+
 declare module 'fastify' {
   interface FastifyRequest {
     /**
@@ -258,8 +261,10 @@ export function registerListView(scope: FastifyInstance, view: ListViewOptions):
       { scheme: request.protocol === 'https' ? 'https' : 'http', host: linkHost(request), path: fullPath, rawQuery },
       page,
     );
+    // A string goes out as it is: the identity serializer keeps Fastify from adding `; charset=utf-8`
+    // to a JSON type (DRF sends none), and Node writes it with the headers, with no Buffer made for it.
     const send = (body: Buffer | string) =>
-      finalize(reply, renderer, renderCtx, { count, next, previous }, etag).send(typeof body === 'string' ? Buffer.from(body) : body);
+      finalize(reply, renderer, renderCtx, { count, next, previous }, etag).serializer(asIs).send(body);
     const body = renderer.render({ count, next, previous, results }, renderCtx);
     return typeof body === 'string' || Buffer.isBuffer(body) ? send(body) : body.then(send);
   }

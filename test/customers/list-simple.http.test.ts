@@ -113,6 +113,14 @@ describe('GET /list-simple/ methods, paths and headers', () => {
     expect(postRes.statusCode).toBe(405);
   });
 
+  it('Content-Length counts the bytes of a page with non-ASCII names, not its characters', async () => {
+    const res = await get({ authorization: `Token ${t.token}` });
+    expect(res.statusCode).toBe(200);
+    expect(Buffer.byteLength(res.body)).toBeGreaterThan(res.body.length);
+    expect(res.headers['content-length']).toBe(String(res.rawPayload.length));
+    expect(res.rawPayload.toString('utf8')).toBe(res.body);
+  });
+
   it('HEAD answers GET\'s status and headers, Content-Length included, with no body', async () => {
     const full = await get({ authorization: `Token ${t.token}` });
     const head = await get({ authorization: `Token ${t.token}` }, B, 'HEAD');

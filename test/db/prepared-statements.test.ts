@@ -5,7 +5,9 @@
  * played here by dropping or planting the statement behind the client's back). Real server only:
  * the embedded database names nothing (one PGlite session shared by every command).
  */
+import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
+import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config.js';
@@ -14,6 +16,30 @@ import { createPool, PREPARED_STATEMENTS_OFF } from '../../src/db/pool.js';
 import { prepared, statementName } from '../../src/db/prepared-statements.js';
 import { createTestDatabase, hasRealServer, type TestDatabase } from '../helpers/database.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+
+describe('statement names', () => {
+  const sha1Name = (text: string) => `oms_${createHash('sha1').update(text).digest('hex')}`;
+
+  it('are the SHA-1 of the text, for texts met again, texts of one length that differ, and more texts than are kept', () => {
+    // Short texts over two letters: many of one length, many repeats; more distinct texts than the
+    // 512 kept, and more of one length than the 8 kept per length.
+    const text = fc.stringMatching(/^SELECT [ab]{1,10}$/);
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 1_500 }), (texts) => {
+        for (const t of texts) expect(statementName(t)).toBe(sha1Name(t));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('of a text built anew (a rope, as a list statement\'s text is) are the same as of the flat text', () => {
+    const parts = ['SELECT ', 'n', ' FROM ', 'customer_count'];
+    const flat = parts.join('');
+    expect(statementName(flat)).toBe(sha1Name(flat));
+    expect(statementName(parts.reduce((a, b) => a + b, ''))).toBe(sha1Name(flat));
+    expect(statementName(`${flat.slice(0, -1)}x`)).toBe(sha1Name(`${flat.slice(0, -1)}x`));
+  });
+});
 
 let database: TestDatabase;
 beforeAll(async () => {

@@ -46,9 +46,20 @@ export interface LatencyResult {
   duringExport: LatencyPhase & { exports: number; exportMedianMs: number; exportErrors: number };
 }
 
+/**
+ * The paced client's connections: as many as the closed-loop scenarios keep, opened (and used once)
+ * before its first due request, and no more during the run, as a set of clients on persistent
+ * connections would send them. A due request that finds all 32 busy waits in the client, and that
+ * wait counts in its latency, measured from its due time as ever. Without the cap, a stall of
+ * 100 ms at 2,000 req/s had the client open ~170 connections (up to its 512), each costing the
+ * server ~0.5 ms of CPU to accept (node:http and the service alike): a storm the stall set off and
+ * that kept the backlog from draining (bench/RESULTS.md, "Latency under load").
+ */
+export const PACED_CONNECTIONS = 32;
+
 /** bench/paced.ts in a child process, so the harness's own work (the export download) cannot delay its sends. */
 export function runPacedProcess(url: string, headers: Record<string, string>, rate: number, seconds: number): Promise<PacedResult> {
-  const args = ['--import', 'tsx', join(BENCH, 'paced.ts'), url, '--rate', String(rate), '--seconds', String(seconds)];
+  const args = ['--import', 'tsx', join(BENCH, 'paced.ts'), url, '--rate', String(rate), '--seconds', String(seconds), '--warm', String(PACED_CONNECTIONS), '--max-sockets', String(PACED_CONNECTIONS)];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
   return nodeOutput(args, 'paced client').then((out) => JSON.parse(out) as PacedResult);
 }
@@ -145,7 +156,7 @@ const delay = (d: LoopDelay | null) =>
 /** The `## Latency under load (open loop)` section of RESULTS.md. */
 export function latencySection(r: LatencyResult, about: { commit: string; date: string; rows: number; command: string }): string {
   const row = (name: string, p: PacedResult & { loopDelay?: LoopDelay | null }, target: number | null) =>
-    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ` +
+    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ${p.connectionsOpened} | ` +
     `${target === null ? '—' : met(p.p99, target)} | ${p.loopDelay === undefined ? '—' : delay(p.loopDelay)} |`;
   const bySecond = (p: PacedResult) => p.p99BySecond.join(', ');
   return `## Latency under load (open loop)
@@ -154,12 +165,14 @@ export function latencySection(r: LatencyResult, about: { commit: string; date: 
 ${r.offeredRps} req/s, ${r.fixedRate ? `as \`--rate\` set it (not the issue's rate: half the floor's best page-1 rate in the same run, ${Math.round(r.floorPage1Rps)} req/s, would be ${Math.round(r.floorPage1Rps / 2)})` : `half the floor's best page-1 rate in the same run (${Math.round(r.floorPage1Rps)} req/s)`}, for ${r.seconds} s,
 by bench/paced.ts: each request sent at its own due time (evenly spaced) whatever the others are doing, its latency
 measured from that due time (ms). "Late" counts sends more than 2 ms behind schedule (the client fell behind).
+The client opens ${PACED_CONNECTIONS} connections before each phase and keeps to them (a due request that finds all busy waits in
+the client, its wait counted); "Opened" counts connections it had to open again during the phase (after one was closed).
 Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).
 During the export phase, full XLSX exports (\`${EXPORT_QUERY}\`) ran one after another, downloaded at full speed:
 ${r.duringExport.exports} exports, median ${r.duringExport.exportMedianMs} ms each, ${r.duringExport.exportErrors} failed.
 
-| Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | p99 target | Service event-loop delay |
-|---|---|---|---|---|---|---|---|---|---|
+| Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | Opened | p99 target | Service event-loop delay |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${r.floorIdle ? `${row('Floor alone (node:http + pg, the same statement)', r.floorIdle, null)}\n` : ''}${row('Page 1 alone', r.idle, TARGET_P99_MS.idle)}
 ${row('Page 1 during an XLSX export', r.duringExport, TARGET_P99_MS.duringExport)}
 

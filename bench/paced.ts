@@ -24,6 +24,13 @@ export interface PacedOptions {
    * connections and refuse some (the service's MAX_CONNECTIONS is 1024), turning latency into errors.
    */
   maxSockets?: number;
+  /**
+   * Connections opened before the first due time, each answering one request that is not measured
+   * (default 0): a steady client already has its connections. Without them the first due requests
+   * each open one, and the server's accepts (~0.5 ms of CPU per connection and request here, for
+   * node:http as for the service) can start a backlog that the rate never lets drain.
+   */
+  warmConnections?: number;
 }
 
 export interface PacedResult {
@@ -44,6 +51,11 @@ export interface PacedResult {
   maxSendLagMs: number;
   /** p99 of the requests due in each second of the run, in order (ms): where in the run the tail is. */
   p99BySecond: number[];
+  /**
+   * Connections opened during the run, beyond the warm ones: a due request that finds none idle
+   * opens one, so a server that falls behind is sent a storm of new connections as well.
+   */
+  connectionsOpened: number;
 }
 
 /** Timers fire up to about a millisecond late; beyond 2 ms the client (or its machine) is the bottleneck. */
@@ -174,6 +186,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   let maxSendLagMs = 0;
   let lastSend = 0;
   let answered = 0;
+  let connectionsOpened = 0;
 
   const release = (connection: RawConnection, reusable: boolean) => {
     if (!reusable || connection.broken) {
@@ -192,6 +205,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
       }
       connection = new RawConnection(url.hostname, port);
       all.add(connection);
+      connectionsOpened++;
     }
     const used = connection;
     const timer = setTimeout(() => {
@@ -209,6 +223,20 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
     };
     used.send(request, done);
   };
+
+  // Warm connections: each answers one unmeasured request, then waits idle for the first due one.
+  await Promise.all(Array.from({ length: options.warmConnections ?? 0 }, () => new Promise<void>((warmed) => {
+    const connection = new RawConnection(url.hostname, port);
+    all.add(connection);
+    connection.send(request, (ok, reusable) => {
+      if (ok && reusable && !connection.broken) idle.push(connection);
+      else {
+        all.delete(connection);
+        connection.destroy();
+      }
+      warmed();
+    });
+  })));
 
   const start = performance.now() + 5;
   await new Promise<void>((allAnswered) => {
@@ -249,23 +277,26 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
     lateSends,
     maxSendLagMs: round(maxSendLagMs),
     p99BySecond,
+    connectionsOpened,
   };
 }
 
-/** The command line: `paced.ts URL --rate R --seconds S [-H name=value]…`, a PacedResult as JSON on stdout. */
+/** The command line: `paced.ts URL --rate R --seconds S [--warm N] [--max-sockets N] [-H name=value]…`, a PacedResult as JSON on stdout. */
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { rate: { type: 'string' }, seconds: { type: 'string' }, header: { type: 'string', short: 'H', multiple: true } },
+    options: { rate: { type: 'string' }, seconds: { type: 'string' }, warm: { type: 'string', default: '0' }, 'max-sockets': { type: 'string', default: '512' }, header: { type: 'string', short: 'H', multiple: true } },
   });
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
-  if (positionals.length !== 1 || !(rate > 0) || !(seconds > 0)) {
-    process.stderr.write('usage: paced.ts URL --rate R --seconds S [-H name=value]…\n');
+  const warmConnections = Number(values.warm);
+  const maxSockets = Number(values['max-sockets']);
+  if (positionals.length !== 1 || !(rate > 0) || !(seconds > 0) || !Number.isInteger(warmConnections) || warmConnections < 0 || !Number.isInteger(maxSockets) || maxSockets < 1) {
+    process.stderr.write('usage: paced.ts URL --rate R --seconds S [--warm N] [--max-sockets N] [-H name=value]…\n');
     process.exit(2);
   }
   const headers = Object.fromEntries((values.header ?? []).map((h) => [h.slice(0, h.indexOf('=')), h.slice(h.indexOf('=') + 1)]));
-  process.stdout.write(`${JSON.stringify(await runPaced({ url: positionals[0]!, headers, rate, seconds }))}\n`);
+  process.stdout.write(`${JSON.stringify(await runPaced({ url: positionals[0]!, headers, rate, seconds, warmConnections, maxSockets }))}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

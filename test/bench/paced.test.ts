@@ -140,4 +140,38 @@ describe('paced client', () => {
     expect(r.errors).toBe(10);
     expect(r.max).toBeLessThan(400);
   });
+
+  it('opens its warm connections before the first due request and counts only the ones it opens later', async () => {
+    const sockets = new Set<unknown>();
+    let firstMeasuredAt = 0;
+    let warmAnswered = 0;
+    const s = http.createServer((req, res) => {
+      sockets.add(req.socket);
+      // The 8 warm requests first, then the run's: a fast server needs no connection beyond them.
+      if (warmAnswered < 8) warmAnswered++;
+      else if (firstMeasuredAt === 0) firstMeasuredAt = sockets.size;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    server = {
+      url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/`, arrivals: [], maxConcurrent: 0,
+      close: () => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }),
+    };
+    const r = await runPaced({ url: server.url, rate: 50, seconds: 0.4, warmConnections: 8 });
+    expect(r.requests).toBe(20);
+    expect(r.errors).toBe(0);
+    // All 8 were open before the first measured request arrived, and served the whole run.
+    expect(firstMeasuredAt).toBe(8);
+    expect(sockets.size).toBe(8);
+    expect(r.connectionsOpened).toBe(0);
+  });
+
+  it('opens a connection for each due request that finds none idle, and says how many', async () => {
+    server = await delayServer(() => 200);
+    const r = await runPaced({ url: server.url, rate: 100, seconds: 0.5, warmConnections: 2 });
+    // 200 ms answers at 100 req/s: ~20 in flight, of which 2 on the warm connections.
+    expect(r.connectionsOpened).toBeGreaterThanOrEqual(15);
+    expect(r.connectionsOpened).toBeLessThanOrEqual(48);
+    expect(server.arrivals).toHaveLength(52);
+  });
 });

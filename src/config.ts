@@ -123,7 +123,7 @@ export const ConfigSchema = z
       .default(300_000)
       .describe('How long a response may go with nothing written to a client that reads nothing before the connection is closed and its export freed, ms; a reader that keeps reading is never cut if this exceeds the time it takes to drain the socket buffers (docs/reliability.md)'),
     EXPORT_YIELD_MAX_MS: integer(0, 10_000)
-      .default(20)
+      .default(250)
       .describe('A limit=all export waits before each batch while other requests are in flight, at most this long per batch, ms; 0 = never waits (docs/reliability.md)'),
     MAX_CONNECTIONS: integer(1, 1_000_000)
       .default(1024)

@@ -6,12 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/**
- * Node's flags for the service as `npm start` and the Dockerfile run it (docs/design.md, "Memory" and
- * "Garbage collection on each thread"); the floor and every build compared get them too.
- */
-export const NODE_FLAGS = ['--max-semi-space-size=4', '--single-threaded-gc'];
-
 export interface Started {
   name: string;
   pid: number;

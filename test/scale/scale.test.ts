@@ -41,7 +41,7 @@ let direct: Started;
 let balancer: string;
 
 function startService(name: string, env: Record<string, string>): Promise<Started> {
-  return startProcess(name, ['--max-semi-space-size=4', '--single-threaded-gc', 'dist/server.js'], {
+  return startProcess(name, ['--max-semi-space-size=4', 'dist/server.js'], {
     LOG_LEVEL: 'info',
     DB_POOL_MAX: '8',
     DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),

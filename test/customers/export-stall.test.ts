@@ -2,11 +2,12 @@
  * EXPORT_STALL_TIMEOUT_MS over real HTTP: a client that keeps its socket open and reads nothing
  * is cut once nothing could be written to it for that long, and its export's slot and pool
  * connection come back; a reader that keeps reading is never cut, however long its download
- * lasts; and a kept-alive connection after a finished response still follows
- * KEEP_ALIVE_TIMEOUT_MS, not the stall timeout.
+ * lasts; a paused XLSX download goes on when read again; and a kept-alive connection after a
+ * finished response still follows KEEP_ALIVE_TIMEOUT_MS, not the stall timeout.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, listenOnLoopback, type TestApp } from '../helpers/app.js';
 import { hasRealServer } from '../helpers/database.js';
@@ -216,4 +217,36 @@ describe.skipIf(!hasRealServer())('an export whose database is the slow one', ()
     expect((JSON.parse(whole.body.toString('utf8')) as { results: unknown[] }).results).toHaveLength(ROWS);
     expect(t.logs()).not.toContain(STALL_LOG);
   }, 60_000);
+});
+
+// Bigger than loopback's socket buffers hold, so that a pause reaches the export's own stream.
+describe.skipIf(!hasRealServer())('an XLSX download the client pauses, then reads again', { concurrent: true }, () => {
+  const XLSX_ROWS = 100_000;
+  let t: TestApp;
+  let origin: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await insertMany(t.db.pool, XLSX_ROWS, { wide: true });
+    origin = await listenOnLoopback(t);
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  // The second runs on the worker the first left: idle and quick, it has answered every batch
+  // by the time the client reads again, so nothing but that read can start the export again.
+  for (const worker of ['a new worker', 'a kept worker']) {
+    it.sequential(`arrives whole (${worker})`, async ({ expect }) => {
+      const paused = download(`${origin}${URL_PATH}?limit=all&format=xls`, { authorization: `Token ${t.token}` }, async (res) => {
+        res.pause();
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        res.resume();
+      });
+      const noEnd = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the download stopped for good')), 30_000).unref());
+      const whole = await Promise.race([paused, noEnd]);
+      expect(whole.status).toBe(200);
+      expect(whole.complete).toBe(true);
+      const workbook = new ExcelJS.Workbook();
+      await workbook.xlsx.load(whole.body as unknown as ArrayBuffer);
+      expect(workbook.getWorksheet('customers')!.rowCount).toBe(XLSX_ROWS + 1);
+    }, 90_000);
+  }
 });

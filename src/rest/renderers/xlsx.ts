@@ -109,6 +109,13 @@ function workerStream(
   const iterator = messages;
   let worker: Worker | null = null;
   let inFlight = 0;
+  /**
+   * The reader wants more: set by read(), cleared when a push fills the buffer. Not the buffer's
+   * length: Readable.read() asks _read() for more before it takes the bytes it returns, so the
+   * buffer still looks full then, and a read() answered with nothing is not asked again until
+   * something is pushed (with a kept worker idle, nothing would be: the export stalled for good).
+   */
+  let wanted = true;
   let pumping = false;
   let sourceDone = false;
   let finished = false;
@@ -130,7 +137,10 @@ function workerStream(
 
   const out = new Readable({
     highWaterMark: OUT_BUFFER,
-    read: () => void pump(),
+    read: () => {
+      wanted = true;
+      void pump();
+    },
     destroy: (error, callback) => {
       stop();
       callback(error);
@@ -144,7 +154,7 @@ function workerStream(
     pumping = true;
     try {
       worker ??= start();
-      while (!out.destroyed && !sourceDone && inFlight < MAX_IN_FLIGHT && out.readableLength < out.readableHighWaterMark) {
+      while (!out.destroyed && !sourceDone && inFlight < MAX_IN_FLIGHT && wanted) {
         // Other requests first: the next batch is read (and the database's COPY resumed) once they are done.
         const wait = yieldTo?.();
         if (wait) {
@@ -175,7 +185,7 @@ function workerStream(
     if (out.destroyed) return;
     if ('chunk' in message) {
       const { chunk } = message;
-      out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      wanted = out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } else if ('ack' in message) {
       inFlight -= 1;
       void pump();

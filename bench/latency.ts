@@ -49,11 +49,10 @@ export interface LatencyResult {
 /**
  * The paced client's connections: as many as the closed-loop scenarios keep, opened (and used once)
  * before its first due request, and no more during the run, as a set of clients on persistent
- * connections would send them. A due request that finds all 32 busy waits in the client, and that
- * wait counts in its latency, measured from its due time as ever. Without the cap, a stall of
- * 100 ms at 2,000 req/s had the client open ~170 connections (up to its 512), each costing the
- * server ~0.5 ms of CPU to accept (node:http and the service alike): a storm the stall set off and
- * that kept the backlog from draining (bench/RESULTS.md, "Latency under load").
+ * connections would send them (why: PacedOptions.warmConnections in paced.ts). A due request that
+ * finds all 32 busy waits in the client, and that wait counts in its latency, measured from its due
+ * time as ever. Without the cap, a 100 ms stall at 2,000 req/s had the client open ~170 connections
+ * (up to its 512): bench/RESULTS.md, "Seventh look".
  */
 export const PACED_CONNECTIONS = 32;
 

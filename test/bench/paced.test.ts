@@ -11,8 +11,9 @@ import { quantile, runPaced } from '../../bench/paced.js';
 
 interface DelayServer {
   url: string;
-  /** performance.now() at each request's arrival. */
+  /** performance.now() at each request's arrival (delayServer). */
   arrivals: number[];
+  /** Requests in progress at most (delayServer). */
   maxConcurrent: number;
   close(): Promise<void>;
 }
@@ -23,30 +24,30 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** A loopback server answering with `handler`; `arrivals` and `maxConcurrent` are what the handler records in them. */
+async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse, state: DelayServer) => void): Promise<DelayServer> {
+  const s = http.createServer((req, res) => handler(req, res, state));
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const state: DelayServer = {
+    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/`,
+    arrivals: [],
+    maxConcurrent: 0,
+    close: () => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }),
+  };
+  return state;
+}
+
 /** Answers every request after `delayMs(arrivalIndex)`; counts arrivals and requests in progress. */
-async function delayServer(delayMs: (index: number) => number, status = 200): Promise<DelayServer> {
-  const arrivals: number[] = [];
+function delayServer(delayMs: (index: number) => number, status = 200): Promise<DelayServer> {
   let open = 0;
-  let maxConcurrent = 0;
-  const s = http.createServer((req, res) => {
-    const index = arrivals.push(performance.now()) - 1;
-    maxConcurrent = Math.max(maxConcurrent, ++open);
+  return serve((_req, res, state) => {
+    const index = state.arrivals.push(performance.now()) - 1;
+    state.maxConcurrent = Math.max(state.maxConcurrent, ++open);
     setTimeout(() => {
       open--;
       res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
     }, delayMs(index));
   });
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  const state: DelayServer = {
-    url: `http://127.0.0.1:${port}/`,
-    arrivals,
-    get maxConcurrent() {
-      return maxConcurrent;
-    },
-    close: () => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }),
-  };
-  return state;
 }
 
 describe('paced client', () => {
@@ -111,18 +112,13 @@ describe('paced client', () => {
   it('reads chunked and large bodies to their end on kept-alive connections', async () => {
     const sockets = new Set<unknown>();
     const big = 'x'.repeat(200_000);
-    const s = http.createServer((req, res) => {
+    server = await serve((req, res) => {
       sockets.add(req.socket);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write(big);
       // The last chunk 30 ms later: the latency runs to the end of the body, not its first bytes.
       setTimeout(() => res.end('end'), 30);
     });
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    server = {
-      url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/`, arrivals: [], maxConcurrent: 0,
-      close: () => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }),
-    };
     const r = await runPaced({ url: server.url, rate: 20, seconds: 1 });
     expect(r.requests).toBe(20);
     expect(r.errors).toBe(0);
@@ -145,18 +141,13 @@ describe('paced client', () => {
     const sockets = new Set<unknown>();
     let firstMeasuredAt = 0;
     let warmAnswered = 0;
-    const s = http.createServer((req, res) => {
+    server = await serve((req, res) => {
       sockets.add(req.socket);
       // The 8 warm requests first, then the run's: a fast server needs no connection beyond them.
       if (warmAnswered < 8) warmAnswered++;
       else if (firstMeasuredAt === 0) firstMeasuredAt = sockets.size;
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    server = {
-      url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/`, arrivals: [], maxConcurrent: 0,
-      close: () => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }),
-    };
     const r = await runPaced({ url: server.url, rate: 50, seconds: 0.4, warmConnections: 8 });
     expect(r.requests).toBe(20);
     expect(r.errors).toBe(0);

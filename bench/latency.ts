@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stealPct, withSteal } from './cpu-steal.js';
 import type { PacedResult } from './paced.js';
 import type { Started } from './processes.js';
 import { download, median, nodeOutput } from './load.js';
@@ -30,14 +31,17 @@ export interface LoopDelay {
   windowsOver10ms: number;
 }
 
-export interface LatencyPhase extends PacedResult {
+/** A paced run, with the CPU time stolen from the machine meanwhile (bench/cpu-steal.ts; absent in older results). */
+export type PacedPhase = PacedResult & { steal?: number | null };
+
+export interface LatencyPhase extends PacedPhase {
   loopDelay: LoopDelay | null;
 }
 
 export interface LatencyResult {
   floorPage1Rps: number;
   /** The same paced page 1 against the floor alone: what this machine allows any Node process. */
-  floorIdle: PacedResult | null;
+  floorIdle: PacedPhase | null;
   offeredRps: number;
   /** The rate was given (`--rate`), not half the floor's. */
   fixedRate?: boolean;
@@ -100,19 +104,20 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
   /** The paced run, and the service's loop delay over exactly its span (not an export's tail after it). */
   const paced = async () => {
     const from = Date.now();
-    const result = await runPacedProcess(page1, headers, rate, o.seconds);
+    const { result, steal } = await withSteal(() => runPacedProcess(page1, headers, rate, o.seconds));
     // The window that was open when the run ended is written up to 250 ms later.
     const to = Date.now() + 250;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    return { ...result, loopDelay: loopDelayBetween(o.loopDelayFile, from, to) };
+    return { ...result, steal, loopDelay: loopDelayBetween(o.loopDelayFile, from, to) };
   };
 
-  let floorIdle: PacedResult | null = null;
+  let floorIdle: PacedPhase | null = null;
   if (o.floor) {
     const floorPage1 = `${o.floor.baseUrl}${LIST_PATH}`;
     if (o.warmupS > 0) await runPacedProcess(floorPage1, headers, rate, o.warmupS);
     o.log(`latency: the floor's page 1 paced at ${rate} req/s for ${o.seconds} s`);
-    floorIdle = await runPacedProcess(floorPage1, headers, rate, o.seconds);
+    const { result, steal } = await withSteal(() => runPacedProcess(floorPage1, headers, rate, o.seconds));
+    floorIdle = { ...result, steal };
   }
   if (o.warmupS > 0) await runPacedProcess(page1, headers, rate, o.warmupS);
   o.log(`latency: page 1 paced at ${rate} req/s (the floor's best: ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s`);
@@ -154,8 +159,8 @@ const delay = (d: LoopDelay | null) =>
 
 /** The `## Latency under load (open loop)` section of RESULTS.md. */
 export function latencySection(r: LatencyResult, about: { commit: string; date: string; rows: number; command: string }): string {
-  const row = (name: string, p: PacedResult & { loopDelay?: LoopDelay | null }, target: number | null) =>
-    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ${p.connectionsOpened} | ` +
+  const row = (name: string, p: PacedPhase & { loopDelay?: LoopDelay | null }, target: number | null) =>
+    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ${p.connectionsOpened} | ${stealPct(p.steal)} | ` +
     `${target === null ? '—' : met(p.p99, target)} | ${p.loopDelay === undefined ? '—' : delay(p.loopDelay)} |`;
   const bySecond = (p: PacedResult) => p.p99BySecond.join(', ');
   return `## Latency under load (open loop)
@@ -166,12 +171,13 @@ by bench/paced.ts: each request sent at its own due time (evenly spaced) whateve
 measured from that due time (ms). "Late" counts sends more than 2 ms behind schedule (the client fell behind).
 The client opens ${PACED_CONNECTIONS} connections before each phase and keeps to them (a due request that finds all busy waits in
 the client, its wait counted); "Opened" counts connections it had to open again during the phase (after one was closed).
+"Steal" is the share of the machine's CPU time the hypervisor gave to other guests during the phase (bench/cpu-steal.ts).
 Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).
 During the export phase, full XLSX exports (\`${EXPORT_QUERY}\`) ran one after another, downloaded at full speed:
 ${r.duringExport.exports} exports, median ${r.duringExport.exportMedianMs} ms each, ${r.duringExport.exportErrors} failed.
 
-| Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | Opened | p99 target | Service event-loop delay |
-|---|---|---|---|---|---|---|---|---|---|---|
+| Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | Opened | Steal | p99 target | Service event-loop delay |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${r.floorIdle ? `${row('Floor alone (node:http + pg, the same statement)', r.floorIdle, null)}\n` : ''}${row('Page 1 alone', r.idle, TARGET_P99_MS.idle)}
 ${row('Page 1 during an XLSX export', r.duringExport, TARGET_P99_MS.duringExport)}
 

@@ -27,7 +27,8 @@ export interface LoadResult {
 }
 
 /** A load result with what was measured around it: the service's peak RSS, the machine's load, each round's rate. */
-export type Measured = LoadResult & { peakRssMb: number | null; loadAvg1m: number; roundsRps: number[] };
+/** A round's load average before it, and the CPU time stolen from the machine during it (bench/cpu-steal.ts; absent before it was kept). */
+export type Measured = LoadResult & { peakRssMb: number | null; loadAvg1m: number; steal?: number | null; roundsRps: number[] };
 
 interface AutocannonJson {
   duration: number;

@@ -24,6 +24,7 @@ import { runSoak, SOAK_ROWS, writeSoakReport } from './soak.js';
 import { READS_SCENARIOS, runReads, writeReadsReport } from './reads.js';
 import { freshToken } from './databases.js';
 import { measureExportCsv, measurePage1, type CompressionResult } from './compression.js';
+import { cpuTimes, stealShare, withSteal } from './cpu-steal.js';
 import { latencySection, LOOP_DELAY_FLAGS, measureLatencyUnderLoad, writeLatencySection, type LatencyResult } from './latency.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,8 +125,8 @@ async function measure(targets: readonly Target[], scenario: Scenario): Promise<
     for (const [i, t] of targets.entries()) {
       const loadAvg1m = loadavg()[0]!;
       const seconds = settings.durationS / settings.rounds;
-      const { result, peakRssMb } = await withPeakRss(t.process.pid, () => runAutocannon(url(t), headers(t), connections, seconds));
-      rounds[i]!.push({ ...result, peakRssMb, loadAvg1m, roundsRps: [] });
+      const { result: { result, peakRssMb }, steal } = await withSteal(() => withPeakRss(t.process.pid, () => runAutocannon(url(t), headers(t), connections, seconds)));
+      rounds[i]!.push({ ...result, peakRssMb, loadAvg1m, steal, roundsRps: [] });
     }
   }
   return rounds.map((runs) => {
@@ -165,6 +166,7 @@ async function main(): Promise<void> {
   if (argv.latency) return latencyOnly(config.DATABASE_URL);
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
+  const cpuAtStart = cpuTimes();
   log(`${settings.mode} run: ${settings.rows.large} and ${settings.rows.small} customers, ${settings.connections} connections, ` +
     `${settings.warmupS} s warm-up + ${settings.durationS} s per scenario`);
   const large = await prepareBenchDatabase(config.DATABASE_URL, settings.rows.large, log);
@@ -250,7 +252,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       commit,
       mode: settings.mode,
-      machine: { loadAvg1m: { start: loadAtStart, end: loadavg()[0]! }, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, postgres: pgVersion!.v, platform: process.platform },
+      machine: { loadAvg1m: { start: loadAtStart, end: loadavg()[0]! }, steal: stealShare(cpuAtStart, cpuTimes()), cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, postgres: pgVersion!.v, platform: process.platform },
       settings: { ...settings, nodeFlags: NODE_FLAGS, generatedSeconds: { large: large.generatedSeconds, small: small.generatedSeconds } },
       startup: { readyMs, medianMs: median(readyMs) },
       scenarios: results,

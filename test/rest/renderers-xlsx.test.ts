@@ -138,11 +138,11 @@ describe('XLSX renderer: streaming (limit=all)', () => {
     // A few batches fill the buffers; without backpressure all 30 are read at once.
     const pausedAt = await settledValue(() => pulled, { intervalMs: 50 });
     expect(pausedAt).toBeLessThanOrEqual(20);
-    const body = await Promise.race([collect(stream), stalled(10_000)]);
+    const body = await Promise.race([collect(stream), stalled(20_000)]);
     expect(pausedAt).toBeLessThan(pulled);
     const workbook = await workbookOf(body);
     expect(workbook.getWorksheet('things')!.rowCount).toBe(30 * 1000 + 1);
-  });
+  }, 60_000);
 
   it('stops reading batches when destroyed', async () => {
     let finished = false;

@@ -125,9 +125,6 @@ export const ConfigSchema = z
     EXPORT_YIELD_MAX_MS: integer(0, 10_000)
       .default(250)
       .describe('A limit=all export waits before each batch while other requests are in flight, at most this long per batch, ms; 0 = never waits (docs/reliability.md)'),
-    XLSX_WORKER_READY: boolean
-      .default(true)
-      .describe("Start the XLSX export's worker thread once the service is ready and keep it (~20 MB), so that the first XLSX export does not start one beside the pages; false = started by the first XLSX export, ended after 60 s unused (docs/reliability.md)"),
     MAX_CONNECTIONS: integer(1, 1_000_000)
       .default(1024)
       .describe('Most simultaneous client connections; new ones beyond it are closed at once. Keep it below the open-files limit'),

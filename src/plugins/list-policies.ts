@@ -22,8 +22,7 @@ declare module 'fastify' {
 export interface ListPoliciesOptions {
   config: Pick<
     Config,
-    | 'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS' | 'EXPORT_CONCURRENCY' | 'EXPORT_CONCURRENCY_PER_TOKEN' | 'THROTTLE_RATE'
-    | 'XLSX_WORKER_READY'
+    'PAGE_SIZE' | 'MAX_PAGE_SIZE' | 'CSV_FORMULA_GUARD' | 'EXPORT_MAX_ROWS' | 'EXPORT_CONCURRENCY' | 'EXPORT_CONCURRENCY_PER_TOKEN' | 'THROTTLE_RATE'
   >;
 }
 
@@ -35,8 +34,6 @@ export default fp<ListPoliciesOptions>(
     const renderers = listRenderers(config);
     // Before the process exits: an export's worker thread stopped by the exit itself could be
     // stopped mid-deflate (rest/renderers/xlsx-worker-pool.ts).
-    // Once the plugins are loaded; the XLSX worker then starts at its own low priority (xlsx-worker.ts).
-    if (config.XLSX_WORKER_READY) fastify.addHook('onReady', async () => renderers.forEach((renderer) => void renderer.prepare?.()));
     fastify.addHook('onClose', async () => {
       await Promise.all(renderers.map((renderer) => renderer.close?.()));
     });

@@ -44,8 +44,6 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     // before it, a connection can take longer than the default 5 s. Tests of the timeout set their own.
     ...(database.embedded ? { DB_CONNECT_TIMEOUT_MS: 30_000 } : {}),
     LOG_LEVEL: 'info',
-    // Off unless a test is about it: one test file makes many apps, each would start a worker.
-    XLSX_WORKER_READY: false,
     ...options.config,
   });
   const db = await openDatabase(config);

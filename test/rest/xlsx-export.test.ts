@@ -2,7 +2,6 @@
  * The XLSX export as other programs read it, and its worker thread: a file from the database's
  * rows opened by openpyxl (Debian's python3-openpyxl) and converted to CSV by LibreOffice
  * headless; the encoding done off the main thread, by a worker kept from one export to the next;
- * a worker kept ready is warmed first, and leaves nothing of its warm-up in the next workbook;
  * a failing worker or a client that goes away ends the export and gives the snapshot's
  * connection back.
  */
@@ -191,45 +190,6 @@ describe('an XLSX export is encoded in a worker thread', () => {
     cut.destroy();
     expect(await once()).toEqual(first);
     await poolSettles(pool);
-  });
-
-  it('prepare() warms a worker ahead, and the first export on it writes the workbook a new worker writes', async () => {
-    const read = async (renderer: ReturnType<typeof createXlsxRenderer>) => {
-      const workbook = new ExcelJS.Workbook();
-      const body = await collect(await renderer.stream(envelope, await repository().openExport([], all, { signal }), ctx));
-      await workbook.xlsx.load(body as unknown as ArrayBuffer);
-      return workbook.worksheets.map((sheet) => [sheet.name, sheet.rowCount, sheet.getColumn(1).width, sheet.getRow(2).values, sheet.getRow(sheet.rowCount).values]);
-    };
-    const [plain, ready] = [createXlsxRenderer(), createXlsxRenderer()];
-    const started = vi.spyOn(Worker.prototype, 'postMessage');
-    try {
-      await ready.prepare!();
-      // Its warm-up went through the worker: a workbook started, a CSV batch, its end.
-      expect(started.mock.calls.map(([message]) => Object.keys(message as object)[0])).toEqual(['start', 'csv', 'end']);
-    } finally {
-      started.mockRestore();
-    }
-    // Nothing of the warm-up workbook (its columns, title, rows) is left in the first export's.
-    expect(await read(ready)).toEqual(await read(plain));
-    await Promise.all([plain.close!(), ready.close!()]);
-    await poolSettles(pool);
-  });
-
-  it('prepare() with a worker that fails its warm-up leaves nothing behind: the export starts its own', async () => {
-    const workerScript = new URL('../helpers/xlsx-worker-failing.ts', import.meta.url);
-    const unhandled = vi.fn();
-    process.on('unhandledRejection', unhandled);
-    try {
-      const renderer = createXlsxRenderer({ workerScript });
-      await renderer.prepare!();
-      const stream = await renderer.stream(envelope, await repository().openExport([], all, { signal }), ctx);
-      await expect(collect(stream)).rejects.toThrow(/failed on purpose/);
-      await renderer.close!();
-      await poolSettles(pool);
-      expect(unhandled).not.toHaveBeenCalled();
-    } finally {
-      process.off('unhandledRejection', unhandled);
-    }
   });
 
   it('when the client goes away mid-export, the worker and the snapshot end', async () => {

@@ -3,7 +3,6 @@
  * finished worker is taken again instead of starting one, no more are kept than asked, an unused
  * one is ended after its idle time, and one that fails while kept leaves the pool without harm.
  * Ending one asks it to exit between tasks (retire), never stops it mid-task unless it is stuck.
- * Kept ready, one is started and warmed at once, kept for good, and replaced when it is lost.
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -106,70 +105,5 @@ describe('kept XLSX workers', () => {
     // Both gone by the time close() resolves, each by its own exit (0), none terminated (1).
     expect(codes.sort()).toEqual([0, 0]);
     expect(pool.idle).toBe(0);
-  });
-});
-
-describe('a worker kept ready (XLSX_WORKER_READY)', () => {
-  /** warm() as the renderer's: here it asks the thread to work once and waits for its answer. */
-  const warm = (worker: Worker) => new Promise<void>((resolve) => {
-    worker.once('message', () => resolve());
-    worker.postMessage('busy');
-  });
-  /** Until the pool keeps a worker again (a replacement is started by the pool, not by a call to wait on). */
-  const settled = async (pool: { idle: number }) => {
-    for (let i = 0; i < 500 && pool.idle === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
-
-  it('is started and warmed at once, kept past idleMs, and taken by the first export', async () => {
-    const pool = createXlsxWorkerPool({ start, warm, max: 1, idleMs: 50 });
-    const readied = pool.keepReady();
-    expect(started).toHaveLength(1);
-    // Not kept (not taken instead of a new one) until its warm-up has answered.
-    expect(pool.idle).toBe(0);
-    await readied;
-    expect(pool.idle).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(pool.idle).toBe(1);
-    expect(pool.take()).toBe(started[0]);
-    expect(started).toHaveLength(1);
-    await pool.close();
-  });
-
-  it('is replaced once an export ends its worker instead of giving it back, and not while an export holds one', async () => {
-    const pool = createXlsxWorkerPool({ start, warm, max: 1, idleMs: 60_000 });
-    await pool.keepReady();
-    const used = pool.take();
-    // The export holds the one worker: no second is started beside it.
-    await pool.keepReady();
-    expect(started).toHaveLength(1);
-    pool.discard(used);
-    await exited(used);
-    await settled(pool);
-    expect(started).toHaveLength(2);
-    expect(pool.take()).toBe(started[1]);
-    await pool.close();
-  });
-
-  it('is replaced when it dies while kept; after close(), nothing is started again', async () => {
-    const pool = createXlsxWorkerPool({ start, warm, max: 1, idleMs: 60_000 });
-    await pool.keepReady();
-    started[0]!.postMessage('throw');
-    await exited(started[0]!);
-    await settled(pool);
-    expect(started).toHaveLength(2);
-    await pool.close();
-    expect(pool.idle).toBe(0);
-    pool.give(pool.take());
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    // Given back after close: kept with its idle timeout again, and no ready worker started.
-    expect(started).toHaveLength(3);
-  });
-
-  it('is ended, not kept, when its warm-up fails', async () => {
-    const pool = createXlsxWorkerPool({ start, warm: async () => { throw new Error('no'); }, max: 1, idleMs: 60_000 });
-    await pool.keepReady();
-    await exited(started[0]!);
-    expect(pool.idle).toBe(0);
-    await pool.close();
   });
 });

@@ -67,12 +67,6 @@ export interface Renderer extends Negotiable {
    * bytes (the CSV formula guard). It is part of the ETag (rest/conditional.ts).
    */
   readonly variant?: string;
-  /**
-   * Starts ahead, and keeps, what its first stream would otherwise start beside other requests
-   * (the XLSX export's worker: xlsx-worker-pool.ts); the app calls it once ready (XLSX_WORKER_READY)
-   * and does not wait. Resolves when that is done or has failed (the first stream then starts its own).
-   */
-  prepare?(): Promise<void>;
   /** Ends what the renderer keeps between requests (the XLSX export's worker threads); the app calls it when it closes. */
   close?(): Promise<void>;
 }

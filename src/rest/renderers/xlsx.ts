@@ -20,7 +20,7 @@ import type { CompiledField } from '../../resource/declaration.js';
 import type { Renderer, Row } from './renderer.js';
 import { SHEET_ROW_LIMIT, WorkbookEncoder, type SheetColumn } from './xlsx-workbook.js';
 import type { FromXlsxWorker, ToXlsxWorker } from './xlsx-worker.js';
-import { createXlsxWorkerPool, type XlsxWorkerPool } from './xlsx-worker-pool.js';
+import { createXlsxWorkerPool, retire, type XlsxWorkerPool } from './xlsx-worker-pool.js';
 import { TransferChunks } from './transfer-chunks.js';
 
 export { excelDate, xmlSafe, SHEET_ROW_LIMIT } from './xlsx-workbook.js';
@@ -126,7 +126,7 @@ function workerStream(
     // Cut off mid-workbook: its state is this export's, so it is ended, never kept.
     if (worker && !finished) {
       detach();
-      workers.discard(worker);
+      retire(worker);
     }
     finished = true;
     if (!sourceDone) {
@@ -220,38 +220,6 @@ function workerStream(
   return out;
 }
 
-/** The throwaway workbook a worker kept ready writes first: a row of each kind of cell, as the database's CSV. */
-const WARM_UP: { columns: SheetColumn[]; csv: string } = {
-  columns: [{ name: 'id', valueType: 'integer' }, { name: 'text', valueType: 'text' }, { name: 'at', valueType: 'datetime' }],
-  csv: '1,"a, ""b"" c",2020-01-02T03:04:05.678Z\r\n2,,\r\n',
-};
-
-/**
- * Has a new worker write WARM_UP's workbook and drops its bytes: exceljs is loaded and the
- * export's code has run once (at the worker's low priority) before an export waits on it.
- */
-function warmUp(worker: Worker): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const settle = (error?: Error): void => {
-      worker.off('message', onMessage).off('error', settle).off('exit', onExit);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onMessage = (message: FromXlsxWorker): void => {
-      if ('done' in message) settle();
-      else if ('error' in message) settle(new Error(`XLSX worker warm-up failed: ${message.error}`));
-    };
-    const onExit = (code: number): void => settle(new Error(`XLSX worker exited during its warm-up (code ${code})`));
-    worker.on('message', onMessage).on('error', settle).on('exit', onExit);
-    const messages: ToXlsxWorker[] = [
-      { start: { columns: WARM_UP.columns, title: 'warm-up', sheetRowLimit: SHEET_ROW_LIMIT } },
-      { csv: new TextEncoder().encode(WARM_UP.csv) },
-      { end: true },
-    ];
-    for (const message of messages) worker.postMessage(message);
-  });
-}
-
 /** A page's workbook, written in this thread: a page is small (at most MAX_PAGE_SIZE rows). */
 async function pageWorkbook(fields: readonly CompiledField[], rows: readonly Row[], title: string, sheetRowLimit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -268,7 +236,7 @@ export interface XlsxRendererOptions {
 }
 
 export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScript = WORKER_SCRIPT }: XlsxRendererOptions = {}): Renderer {
-  const workers = createXlsxWorkerPool({ start: () => startWorker(workerScript), warm: warmUp, max: KEPT_WORKERS, idleMs: KEPT_WORKER_IDLE_MS });
+  const workers = createXlsxWorkerPool({ start: () => startWorker(workerScript), max: KEPT_WORKERS, idleMs: KEPT_WORKER_IDLE_MS });
   return {
     mediaType: 'application/xls',
     format: 'xls',
@@ -279,7 +247,6 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScri
     formatAliases: ['xlsx'],
     download: { extension: 'xlsx' },
     render: (page, { fields, title }) => pageWorkbook(fields, page.results, title, sheetRowLimit),
-    prepare: () => workers.keepReady(),
     close: () => workers.close(),
     // The database's CSV lines where it writes them (a server), else the rows.
     stream: async (_envelope, source, { fields, title, yieldTo }) => {

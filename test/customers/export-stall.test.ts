@@ -14,6 +14,7 @@ import { hasRealServer } from '../helpers/database.js';
 import { fetchAll, HELD_EXPORT_ROWS, insertMany } from '../helpers/exports.js';
 import { download, poolSettles } from '../helpers/http-download.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { stalled } from '../helpers/wait.js';
 
 const URL_PATH = '/api/v1/oms/customers/list-simple/';
 const ROWS = HELD_EXPORT_ROWS;
@@ -240,8 +241,7 @@ describe.skipIf(!hasRealServer())('an XLSX download the client pauses, then read
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         res.resume();
       });
-      const noEnd = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the download stopped for good')), 60_000).unref());
-      const whole = await Promise.race([paused, noEnd]);
+      const whole = await Promise.race([paused, stalled(60_000, 'the download stopped for good')]);
       expect(whole.status).toBe(200);
       expect(whole.complete).toBe(true);
       const workbook = new ExcelJS.Workbook();

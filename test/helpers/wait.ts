@@ -26,5 +26,12 @@ export async function settledValue<T>(
   return last;
 }
 
+/**
+ * Rejects after `ms` with `what`: raced against a stream or download, one that stops for good
+ * fails its test at once, by name, not at the test's timeout.
+ */
+export const stalled = (ms: number, what = `no end after ${ms} ms`) =>
+  new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref());
+
 /** Options for `vi.waitFor`: its 1 s default is too short on two shared cores. */
 export const WAIT = { timeout: 10_000, interval: 10 } as const;

@@ -6,15 +6,11 @@ import { createXlsxRenderer, excelDate, xlsxRenderer, xmlSafe } from '../../src/
 import { collect } from '../../src/rest/renderers/tabular.js';
 import { customerResource } from '../../src/customers/customer.resource.js';
 import { rowsOnly, thingsContext } from '../helpers/things.js';
-import { settledValue, WAIT } from '../helpers/wait.js';
+import { settledValue, stalled, WAIT } from '../helpers/wait.js';
 
 const ctx: RenderContext = { mediaType: 'application/xls', params: {}, fields: customerResource.fields, title: 'customers' };
 const page = (results: readonly Row[]) => ({ count: results.length, next: null, previous: null, results });
 const HEADER = ['id', 'created_date', 'modified_date', 'omnitron_id', 'email', 'first_name', 'last_name', 'phone_number', 'erp_code', 'channel'];
-
-/** Rejects after `ms`: a stream that stops for good fails its test at once, not at the test's timeout. */
-const stalled = (ms: number) =>
-  new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no end after ${ms} ms`)), ms).unref());
 
 async function workbookOf(body: Buffer | string): Promise<ExcelJS.Workbook> {
   const workbook = new ExcelJS.Workbook();

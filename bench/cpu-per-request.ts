@@ -20,13 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { nodeOutput } from './load.js';
-import { startProcess, type Started } from './processes.js';
+import { NODE_FLAGS, startProcess, type Started } from './processes.js';
 import { createRequire } from 'node:module';
 
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
 const ROOT = join(import.meta.dirname, '..');
 const PATH = '/api/v1/oms/customers/list-simple/';
-const NODE_FLAGS = ['--max-semi-space-size=4'];
 
 const { values } = parseArgs({
   options: {

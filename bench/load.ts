@@ -26,8 +26,11 @@ export interface LoadResult {
   bytesPerSec: number;
 }
 
-/** A load result with what was measured around it: the service's peak RSS, the machine's load, each round's rate. */
-/** A round's load average before it, and the CPU time stolen from the machine during it (bench/cpu-steal.ts; absent before it was kept). */
+/**
+ * A load result with what was measured around it: the service's peak RSS, the machine's load
+ * average before it, the CPU time stolen from the machine during it (bench/cpu-steal.ts; absent in
+ * results from before it was kept), each round's rate.
+ */
 export type Measured = LoadResult & { peakRssMb: number | null; loadAvg1m: number; steal?: number | null; roundsRps: number[] };
 
 interface AutocannonJson {

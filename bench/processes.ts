@@ -6,6 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
+/**
+ * Node's flags for the service as `npm start` and the Dockerfile run it (README, "Memory"); the
+ * floor and every build compared get them too.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=4'];
+
 export interface Started {
   name: string;
   pid: number;

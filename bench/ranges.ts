@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freshToken } from './databases.js';
-import { startProcess, type Started } from './processes.js';
+import { NODE_FLAGS, startProcess, type Started } from './processes.js';
 
 const LIST = '/api/v1/oms/customers/list-simple/';
 const ROOT = join(import.meta.dirname, '..');
@@ -83,8 +83,8 @@ async function databaseSettles(): Promise<void> {
 }
 
 const env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: process.env.DATABASE_URL, SEED_DEMO_DATA: 'false' };
-const before = await startProcess('before', ['--max-semi-space-size=4', join(values.before, 'dist', 'server.js')], env, '/tmp/bench-ranges-before.log');
-const after = await startProcess('after', ['--max-semi-space-size=4', join(ROOT, 'dist', 'server.js')], env, '/tmp/bench-ranges-after.log');
+const before = await startProcess('before', [...NODE_FLAGS, join(values.before, 'dist', 'server.js')], env, '/tmp/bench-ranges-before.log');
+const after = await startProcess('after', [...NODE_FLAGS, join(ROOT, 'dist', 'server.js')], env, '/tmp/bench-ranges-after.log');
 try {
   for (const scenario of SCENARIOS.filter((_, i) => !only || only.includes(String(i + 1)))) {
     const runs: Record<string, { rps: number; p50: number; p99: number; errors: number }[]> = { before: [], after: [] };

@@ -16,7 +16,7 @@ import { commandLineOrExit, usage, wholeNumber, type CommandSpec } from '../src/
 import { prepareBenchDatabase, type BenchDatabase } from './databases.js';
 import { buildScenarios, exportStatement, LIST_PATH, type Scenario } from './scenarios.js';
 import { explainScenarios } from './explain.js';
-import { residentMb, startProcess, withPeakRss, type Started } from './processes.js';
+import { NODE_FLAGS, residentMb, startProcess, withPeakRss, type Started } from './processes.js';
 import { copyOut, download, median, repeatFor, runAutocannon, type Measured } from './load.js';
 import { compareBodies, probe } from './checks.js';
 import { writeReport, type ExportMeasure, type Results, type ScenarioResult } from './report.js';
@@ -88,8 +88,6 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
-/** Node's flags for the service as `npm start` and the Dockerfile run it (README, "Memory"); the floor gets them too. */
-const NODE_FLAGS = ['--max-semi-space-size=4'];
 
 function startService(db: BenchDatabase, tag: string, profile = false, env: Record<string, string> = {}, extraFlags: string[] = []): Promise<Started> {
   const flags = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : []), ...extraFlags];

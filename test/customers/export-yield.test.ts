@@ -31,7 +31,7 @@ describe('an export beside other requests', () => {
     await nothingInFlight();
   });
 
-  it.each(['json', 'xls'])('waits while another request is in flight and goes on when it leaves (%s)', async (format) => {
+  it.each(['json', 'xls', 'csv'])('waits while another request is in flight and goes on when it leaves (%s)', async (format) => {
     const leave = t.app.foreground.enter();
     let finished = false;
     const download = fetchAll(`${base}?limit=all&format=${format}`, t.token).then((res) => {

@@ -70,11 +70,14 @@ export function createCsvRenderer({ formulaGuard }: { formulaGuard: boolean }): 
     download: { extension: 'csv' },
     variant: formulaGuard ? 'formula-guard' : 'plain',
     render: (page, { fields }) => collect(Readable.from(withHeader(fields, csvLines(fields, oneBatch(page.results), formulaGuard)))),
-    // The lines PostgreSQL writes (resource/csv-sql.ts) where it can, passed through as they come;
-    // else written here from the rows, yielding to other requests between batches. One batch
-    // buffered ahead at most: the next is fetched when the socket has taken this one.
+    // The lines PostgreSQL writes (resource/csv-sql.ts) where it can, else written here from the
+    // rows; either way yielding to other requests between chunks or batches: PostgreSQL writes a
+    // full export's CSV at ~1 core, which passed through unchecked took the cores from the pages
+    // beside it (bench/RESULTS.md, "Ninth look"). One chunk buffered ahead at most: the next is
+    // fetched when the socket has taken this one.
     stream: async (_envelope, source, { fields, yieldTo }) => {
-      const lines = (await source.csvLines({ formulaGuard })) ?? csvLines(fields, yieldingBatches(source.rows(), yieldTo), formulaGuard);
+      const copied = await source.csvLines({ formulaGuard });
+      const lines = copied ? yieldingBatches(copied, yieldTo) : csvLines(fields, yieldingBatches(source.rows(), yieldTo), formulaGuard);
       return Readable.from(withHeader(fields, lines), { highWaterMark: 1 });
     },
   };

@@ -374,7 +374,7 @@ async function latencyOnly(serverUrl: string): Promise<void> {
     const written = fixedRate === undefined
       ? writeLatency(result, join(ROOT, 'bench', 'RESULTS.md'), db.rows, `npm run bench -- --latency${quick ? ' --quick' : ''}`)
       : writeLatency(result, null, db.rows, `npm run bench -- --latency --rate ${fixedRate}`, join(OUT, 'latency-rate.json'));
-    log(`latency at ${result.offeredRps} req/s: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export; ${written.join(', ')}`);
+    log(`latency at ${result.offeredRps} req/s: p99 ${result.idle.p99} ms alone, ${result.duringExport.p99} ms during an XLSX export, ${result.duringCsvExport?.p99} ms during a CSV export; ${written.join(', ')}`);
   } finally {
     await db.pool.end();
   }

@@ -2,8 +2,9 @@
  * Latency under load, open loop (issue 14, target 2): page 1 offered at half the floor's best
  * page-1 rate, paced evenly (bench/paced.ts in its own process), once on its own, once while
  * full XLSX exports run one after another at full download speed, and once beside full CSV
- * exports (which PostgreSQL writes: no target, reported because they once went unchecked). The service runs with
- * bench/loop-delay.mjs preloaded, so each phase also reports the service's event-loop delay.
+ * exports (which PostgreSQL writes: no target, reported because they once went unchecked). The
+ * service runs with bench/loop-delay.mjs preloaded, so each phase also reports the service's
+ * event-loop delay.
  * Targets (p99 < 10 ms, < 50 ms) are reported as met or not, never enforced.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

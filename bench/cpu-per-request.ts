@@ -19,6 +19,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuTimes } from './cpu-steal.js';
 import { nodeOutput } from './load.js';
 import { NODE_FLAGS, startProcess, type Started } from './processes.js';
 import { createRequire } from 'node:module';
@@ -93,8 +94,7 @@ function ticksBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap<nu
 
 /** Busy ticks of all cores together (user, nice, system, irq, softirq), from /proc/stat. */
 function machineTicks(): number {
-  const [, user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
-  return (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0);
+  return cpuTimes()?.busy ?? 0;
 }
 
 /** The uid PostgreSQL runs as: the owner of a `postgres` process, if one is found here. */

@@ -6,9 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Jiffies since boot, all CPUs: the steal among them, and every state's together. */
+/** Jiffies since boot, all CPUs: the steal among them, the busy ones, and every state's together. */
 export interface CpuTimes {
   steal: number;
+  /** user, nice, system, irq and softirq: the work this machine did. */
+  busy: number;
   total: number;
 }
 
@@ -27,7 +29,8 @@ export function cpuTimes(stat?: string): CpuTimes | null {
   // guest and guest_nice (fields 9 and 10) are already counted in user and nice.
   const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
   if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return null;
-  return { steal: fields[7]!, total: fields.reduce((a, b) => a + b, 0) };
+  const [user, nice, system, , , irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
+  return { steal, busy: user + nice + system + irq + softirq, total: fields.reduce((a, b) => a + b, 0) };
 }
 
 /** Steal's share of the CPU time between two readings (0..1), or null when either is missing or no time passed. */

@@ -88,7 +88,6 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
-
 function startService(db: BenchDatabase, tag: string, profile = false, env: Record<string, string> = {}, extraFlags: string[] = []): Promise<Started> {
   const flags = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : []), ...extraFlags];
   return startProcess('service', [...NODE_FLAGS, ...flags, join(ROOT, 'dist', 'server.js')], {

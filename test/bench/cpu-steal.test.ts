@@ -6,8 +6,8 @@ import { cpuTimes, stealPct, stealShare } from '../../bench/cpu-steal.js';
 const STAT = (steal: number, idle: number) => `cpu  100 10 50 ${idle} 5 0 5 ${steal} 40 0\ncpu0 50 5 25 ${idle / 2} 2 0 2 ${steal / 2} 20 0\nintr 1 2 3\n`;
 
 describe('CPU steal', () => {
-  it('reads the all-CPU line: steal, and every state but guest time, which user and nice already hold', () => {
-    expect(cpuTimes(STAT(30, 800))).toEqual({ steal: 30, total: 100 + 10 + 50 + 800 + 5 + 0 + 5 + 30 });
+  it('reads the all-CPU line: steal, the busy states, and every state but guest time, which user and nice already hold', () => {
+    expect(cpuTimes(STAT(30, 800))).toEqual({ steal: 30, busy: 100 + 10 + 50 + 0 + 5, total: 100 + 10 + 50 + 800 + 5 + 0 + 5 + 30 });
   });
 
   it('is the stolen part of the time between two readings', () => {

@@ -23,5 +23,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:8000/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Migrates on start (under an advisory lock, so replicas may start together), then serves.
-# A 4 MB young generation: see "Memory" in docs/design.md.
-CMD ["node", "--max-semi-space-size=4", "dist/server.js"]
+# A 4 MB young generation and no GC helper threads: see "Node's flags" in docs/design.md.
+CMD ["node", "--max-semi-space-size=4", "--single-threaded-gc", "dist/server.js"]

@@ -7,10 +7,10 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
- * Node's flags for the service as `npm start` and the Dockerfile run it (docs/design.md, "Memory"); the
+ * Node's flags for the service as `npm start` and the Dockerfile run it (docs/design.md, "Node's flags"); the
  * floor and every build compared get them too.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=4'];
+export const NODE_FLAGS = ['--max-semi-space-size=4', '--single-threaded-gc'];
 
 export interface Started {
   name: string;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import JSZip from 'jszip';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAutocannon, type LoadResult } from '../../bench/load.js';
-import { startProcess, type Started } from '../../bench/processes.js';
+import { NODE_FLAGS, startProcess, type Started } from '../../bench/processes.js';
 import { createTokenStore } from '../../src/auth/token-store.js';
 import { defaultConfig } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
@@ -41,7 +41,7 @@ let direct: Started;
 let balancer: string;
 
 function startService(name: string, env: Record<string, string>): Promise<Started> {
-  return startProcess(name, ['--max-semi-space-size=4', 'dist/server.js'], {
+  return startProcess(name, [...NODE_FLAGS, 'dist/server.js'], {
     LOG_LEVEL: 'info',
     DB_POOL_MAX: '8',
     DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),

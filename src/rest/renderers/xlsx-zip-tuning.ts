@@ -22,8 +22,8 @@ interface Crc32Package {
 interface DeflateCrc32Stream extends DeflateRaw {
   checksum: number;
   rawSize: number;
-  /** Input not deflated yet, and its bytes (deflateInThisThread). */
-  pieceInput?: Buffer[];
+  /** Input not deflated yet: the piece being filled, and how much of it is (deflateInThisThread). */
+  piece?: Buffer;
   pieceBytes?: number;
   _transform(chunk: Buffer, encoding: string, callback: (error?: Error | null) => void): void;
   _flush(callback: (error?: Error | null) => void): void;
@@ -69,42 +69,57 @@ const PIECE_BYTES = 512 * 1024;
  * follow it), and the last piece by the final block. A valid raw deflate stream, as one compressor
  * would write it save for the dictionary restarting at each piece. `options` are the ones the zip
  * is made with (a zlib stream keeps none it could give back). For the export's worker only:
- * the main thread must not spend a workbook's deflate between requests.
+ * the main thread must not spend a workbook's deflate between requests. False where the packages
+ * could not be found (they stay as they are).
+ *
+ * Each chunk is copied into the stream's one piece buffer as it comes, not held until a piece is
+ * full and then concatenated: no new buffer per piece, and a chunk is garbage at once, so it dies
+ * young instead of outliving scavenges and waiting in the old generation for a full collection.
  */
-export function deflateInThisThread(from: string, options: ZlibOptions): void {
-  if (syncDeflate) return;
-  syncDeflate = true;
+export function deflateInThisThread(from: string, options: ZlibOptions): boolean {
+  if (syncDeflate) return true;
   let prototype: DeflateCrc32Stream | undefined;
   try {
     prototype = (crc32StreamRequire(from)?.('crc32-stream') as { DeflateCRC32Stream?: { prototype: DeflateCrc32Stream } } | undefined)
       ?.DeflateCRC32Stream?.prototype;
   } catch {
-    return;
+    return false;
   }
-  if (!prototype) return;
-  const deflate = (stream: DeflateCrc32Stream, finish: boolean, callback: (error?: Error | null) => void) => {
-    const input = Buffer.concat(stream.pieceInput ?? []);
-    stream.pieceInput = [];
+  if (!prototype) return false;
+  syncDeflate = true;
+  /** Deflates what the piece holds (sync: the piece is free again on return) and passes it on. */
+  const deflate = (stream: DeflateCrc32Stream, finish: boolean): void => {
+    const input = stream.piece?.subarray(0, stream.pieceBytes ?? 0) ?? Buffer.alloc(0);
     stream.pieceBytes = 0;
-    let out: Buffer;
-    try {
-      out = deflateRawSync(input, { ...options, finishFlush: finish ? constants.Z_FINISH : constants.Z_SYNC_FLUSH });
-    } catch (error) {
-      return callback(error as Error);
-    }
+    const out = deflateRawSync(input, { ...options, finishFlush: finish ? constants.Z_FINISH : constants.Z_SYNC_FLUSH });
     // crc32-stream's push() counts the compressed size.
     if (out.length > 0) stream.push(out);
-    callback();
   };
   prototype._transform = function (this: DeflateCrc32Stream, chunk, _encoding, callback) {
     this.checksum = crc32(chunk, this.checksum >>> 0);
     this.rawSize += chunk.length;
-    (this.pieceInput ??= []).push(chunk);
-    this.pieceBytes = (this.pieceBytes ?? 0) + chunk.length;
-    if (this.pieceBytes < PIECE_BYTES) return callback();
-    deflate(this, false, callback);
+    const piece = (this.piece ??= Buffer.allocUnsafe(PIECE_BYTES));
+    try {
+      for (let from = 0; from < chunk.length; ) {
+        const copied = chunk.copy(piece, this.pieceBytes ?? 0, from);
+        from += copied;
+        this.pieceBytes = (this.pieceBytes ?? 0) + copied;
+        if (this.pieceBytes === PIECE_BYTES) deflate(this, false);
+      }
+    } catch (error) {
+      return callback(error as Error);
+    }
+    callback();
   };
   prototype._flush = function (this: DeflateCrc32Stream, callback) {
-    deflate(this, true, callback);
+    try {
+      deflate(this, true);
+    } catch (error) {
+      return callback(error as Error);
+    } finally {
+      this.piece = undefined;
+    }
+    callback();
   };
+  return true;
 }

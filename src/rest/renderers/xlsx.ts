@@ -44,14 +44,24 @@ function tsxEsmApi(): string {
 }
 
 /**
+ * The worker's old generation, at most (MB). Its live heap is ~10 MB (a batch in hand, exceljs,
+ * the zip's state); the rest is garbage, mostly buffers, that V8 lets pile up to a limit it sets
+ * from this cap: uncapped, the worker held 40-50 MB of dead buffers at a time and a full export's
+ * peak RSS was 20-30 MB higher (docs/design.md, "Node's flags"). A worker that does outgrow it
+ * fails its export alone, as any worker error does.
+ */
+const WORKER_OLD_GENERATION_MB = 64;
+
+/**
  * A worker running `script`. Node runs no TypeScript, so a .ts script (tests, `npm run dev`) is
  * loaded through tsx's loader, registered in the worker first; tsx is a dev dependency.
  */
 function startWorker(script: URL): Worker {
-  if (!script.pathname.endsWith('.ts')) return new Worker(script);
+  const resourceLimits = { maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB };
+  if (!script.pathname.endsWith('.ts')) return new Worker(script, { resourceLimits });
   const tsx = tsxEsmApi();
   const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script.href)}); })`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits });
 }
 
 const sheetColumns = (fields: readonly CompiledField[]): SheetColumn[] => fields.map(({ name, valueType }) => ({ name, valueType }));

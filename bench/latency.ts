@@ -175,7 +175,7 @@ const delay = (d: LoopDelay | null) =>
 /** The `## Latency under load (open loop)` section of RESULTS.md. */
 export function latencySection(r: LatencyResult, about: { commit: string; date: string; rows: number; command: string }): string {
   const row = (name: string, p: PacedPhase & { loopDelay?: LoopDelay | null }, target: number | null) =>
-    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ${p.connectionsOpened} | ${stealPct(p.steal)} | ` +
+    `| ${name} | ${p.requests} | ${p.achievedRps.toFixed(0)} | ${p.p50} | ${p.p99} | ${p.max} | ${p.errors} | ${p.lateSends} | ${p.connectionsOpened} | ${p.clientCpuPerRequestUs} | ${stealPct(p.steal)} | ` +
     `${target === null ? '—' : met(p.p99, target)} | ${p.loopDelay === undefined ? '—' : delay(p.loopDelay)} |`;
   const bySecond = (p: PacedResult) => p.p99BySecond.join(', ');
   return `## Latency under load (open loop)
@@ -186,13 +186,15 @@ by bench/paced.ts: each request sent at its own due time (evenly spaced) whateve
 measured from that due time (ms). "Late" counts sends more than 2 ms behind schedule (the client fell behind).
 The client opens ${PACED_CONNECTIONS} connections before each phase and keeps to them (a due request that finds all busy waits in
 the client, its wait counted); "Opened" counts connections it had to open again during the phase (after one was closed).
+"Client µs" is the paced client's own CPU per request (user + system, its process): what the load generator took from
+the two cores it shares with the service and PostgreSQL (at R req/s, R × that µs of a core).
 "Steal" is the share of the machine's CPU time the hypervisor gave to other guests during the phase (bench/cpu-steal.ts).
 Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).
 During the export phases, full exports ran one after another, downloaded at full speed: XLSX (\`${EXPORT_QUERY.xlsx}\`)
 ${exportsRun(r.duringExport)}${r.duringCsvExport ? `; CSV (\`${EXPORT_QUERY.csv}\`, written by PostgreSQL's \`COPY\`: no target) ${exportsRun(r.duringCsvExport)}` : ''}.
 
-| Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | Opened | Steal | p99 target | Service event-loop delay |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| Phase | Requests | Achieved req/s | p50 | p99 | max | Errors | Late | Opened | Client µs | Steal | p99 target | Service event-loop delay |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${r.floorIdle ? `${row('Floor alone (node:http + pg, the same statement)', r.floorIdle, null)}\n` : ''}${row('Page 1 alone', r.idle, TARGET_P99_MS.idle)}
 ${row('Page 1 during an XLSX export', r.duringExport, TARGET_P99_MS.duringExport)}
 ${r.duringCsvExport ? `${row('Page 1 during a CSV export', r.duringCsvExport, null)}\n` : ''}

@@ -56,6 +56,11 @@ export interface PacedResult {
    * opens one, so a server that falls behind is sent a storm of new connections as well.
    */
   connectionsOpened: number;
+  /**
+   * This process's CPU (user + system) per request over the run, in µs: run as its own process
+   * (the harness does), what the client itself took from the cores it shares with the server.
+   */
+  clientCpuPerRequestUs: number;
 }
 
 /** Timers fire up to about a millisecond late; beyond 2 ms the client (or its machine) is the bottleneck. */
@@ -239,6 +244,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   })));
 
   const start = performance.now() + 5;
+  const cpuBefore = process.cpuUsage();
   await new Promise<void>((allAnswered) => {
     let next = 0;
     const tick = () => {
@@ -257,6 +263,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
     };
     setTimeout(tick, Math.max(0, start - performance.now()));
   });
+  const cpu = process.cpuUsage(cpuBefore);
   for (const connection of all) connection.destroy();
 
   const p99BySecond: number[] = [];
@@ -278,6 +285,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
     maxSendLagMs: round(maxSendLagMs),
     p99BySecond,
     connectionsOpened,
+    clientCpuPerRequestUs: Math.round((cpu.user + cpu.system) / Math.max(1, total)),
   };
 }
 

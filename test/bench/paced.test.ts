@@ -67,6 +67,9 @@ describe('paced client', () => {
     const gaps = server.arrivals.slice(1).map((t, i) => t - server!.arrivals[i]!).sort((a, b) => a - b);
     expect(quantile(gaps, 0.5)).toBeGreaterThan(8);
     expect(quantile(gaps, 0.5)).toBeLessThan(12);
+    // Its own CPU per request (here the test server's too: one process), measured over the run.
+    expect(r.clientCpuPerRequestUs).toBeGreaterThan(0);
+    expect(r.clientCpuPerRequestUs).toBeLessThan(20_000);
   });
 
   it('sends a due request while earlier ones are still in flight (open loop)', async () => {

@@ -187,7 +187,7 @@ measured from that due time (ms). "Late" counts sends more than 2 ms behind sche
 The client opens ${PACED_CONNECTIONS} connections before each phase and keeps to them (a due request that finds all busy waits in
 the client, its wait counted); "Opened" counts connections it had to open again during the phase (after one was closed).
 "Client µs" is the paced client's own CPU per request (user + system, its process): what the load generator took from
-the two cores it shares with the service and PostgreSQL (at R req/s, R × that µs of a core).
+the two cores it shares with the service and PostgreSQL (at R req/s, R × µs / 1,000,000 of a core).
 "Steal" is the share of the machine's CPU time the hypervisor gave to other guests during the phase (bench/cpu-steal.ts).
 Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).
 During the export phases, full exports ran one after another, downloaded at full speed: XLSX (\`${EXPORT_QUERY.xlsx}\`)

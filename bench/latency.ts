@@ -51,6 +51,8 @@ export interface LatencyResult {
   /** The rate was given (`--rate`), not half the floor's. */
   fixedRate?: boolean;
   seconds: number;
+  /** Seconds each phase's client paced unmeasured before them (absent in older results: a separate warm-up client). */
+  settleSeconds?: number;
   idle: LatencyPhase;
   /** Beside full XLSX exports (the target's phase). */
   duringExport: ExportPhase;
@@ -68,11 +70,17 @@ export interface LatencyResult {
  */
 export const PACED_CONNECTIONS = 32;
 
-/** bench/paced.ts in a child process, so the harness's own work (the export download) cannot delay its sends. */
-export function runPacedProcess(url: string, headers: Record<string, string>, rate: number, seconds: number): Promise<PacedResult> {
-  const args = ['--import', 'tsx', join(BENCH, 'paced.ts'), url, '--rate', String(rate), '--seconds', String(seconds), '--warm', String(PACED_CONNECTIONS), '--max-sockets', String(PACED_CONNECTIONS)];
+/**
+ * bench/paced.ts in a child process, so the harness's own work (the export download) cannot delay its sends.
+ * It first paces `settleS` seconds unmeasured (PacedOptions.settleSeconds), then calls `onMeasuring`
+ * as the measured seconds begin.
+ */
+export function runPacedProcess(url: string, headers: Record<string, string>, rate: number, seconds: number, settleS = 0, onMeasuring?: () => void): Promise<PacedResult> {
+  const args = ['--import', 'tsx', join(BENCH, 'paced.ts'), url, '--rate', String(rate), '--seconds', String(seconds), '--settle', String(settleS), '--warm', String(PACED_CONNECTIONS), '--max-sockets', String(PACED_CONNECTIONS)];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
-  return nodeOutput(args, 'paced client').then((out) => JSON.parse(out) as PacedResult);
+  return nodeOutput(args, 'paced client', (line) => {
+    if (line === 'measuring') onMeasuring?.();
+  }).then((out) => JSON.parse(out) as PacedResult);
 }
 
 /** The loop-delay windows that ended within [from, to] (epoch ms), summarised; null without the file. */
@@ -109,10 +117,17 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
   const headers = { authorization: `Token ${o.token}` };
   const page1 = `${o.service.baseUrl}${LIST_PATH}`;
   const rate = o.rate ?? Math.max(1, Math.round(o.floorPage1Rps / 2));
-  /** The paced run, and the service's loop delay over exactly its span (not an export's tail after it). */
-  const paced = async () => {
-    const from = Date.now();
-    const { result, steal } = await withSteal(() => runPacedProcess(page1, headers, rate, o.seconds));
+  /**
+   * The paced run after `o.warmupS` seconds of settling at the same rate in the same client, and the
+   * service's loop delay over exactly its measured span (not an export's tail after it). `onMeasuring`
+   * is called as the measured seconds begin.
+   */
+  const paced = async (onMeasuring?: () => void) => {
+    let from = Date.now();
+    const { result, steal } = await withSteal(() => runPacedProcess(page1, headers, rate, o.seconds, o.warmupS, () => {
+      from = Date.now();
+      onMeasuring?.();
+    }));
     // The window that was open when the run ended is written up to 250 ms later.
     const to = Date.now() + 250;
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -122,28 +137,31 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
   let floorIdle: PacedPhase | null = null;
   if (o.floor) {
     const floorPage1 = `${o.floor.baseUrl}${LIST_PATH}`;
-    if (o.warmupS > 0) await runPacedProcess(floorPage1, headers, rate, o.warmupS);
-    o.log(`latency: the floor's page 1 paced at ${rate} req/s for ${o.seconds} s`);
-    const { result, steal } = await withSteal(() => runPacedProcess(floorPage1, headers, rate, o.seconds));
+    o.log(`latency: the floor's page 1 paced at ${rate} req/s for ${o.seconds} s (after ${o.warmupS} s settling)`);
+    const { result, steal } = await withSteal(() => runPacedProcess(floorPage1, headers, rate, o.seconds, o.warmupS));
     floorIdle = { ...result, steal };
   }
-  if (o.warmupS > 0) await runPacedProcess(page1, headers, rate, o.warmupS);
-  o.log(`latency: page 1 paced at ${rate} req/s (the floor's best: ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s`);
+  o.log(`latency: page 1 paced at ${rate} req/s (the floor's best: ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s (after ${o.warmupS} s settling)`);
   const idle = await paced();
 
-  /** The paced run while full exports of `format` run one at a time, back to back, so that one is running throughout. */
+  /**
+   * The paced run while full exports of `format` run one at a time, back to back, so that one is
+   * running throughout: the first starts as the measured seconds begin (its start is part of what a
+   * page beside an export sees), not while the client settles.
+   */
   const besideExports = async (format: keyof typeof EXPORT_QUERY): Promise<ExportPhase> => {
     o.log(`latency: the same while full ${format.toUpperCase()} exports run one after another`);
     let pacedDone = false;
     const exports: { ms: number; status: number }[] = [];
-    const exporting = (async () => {
-      while (!pacedDone) exports.push(await download(`${o.service.baseUrl}${LIST_PATH}?${EXPORT_QUERY[format]}`, headers));
-    })();
+    let exporting: Promise<void> = Promise.resolve();
+    const startExports = () => {
+      exporting = (async () => {
+        while (!pacedDone) exports.push(await download(`${o.service.baseUrl}${LIST_PATH}?${EXPORT_QUERY[format]}`, headers));
+      })();
+    };
     let during: LatencyPhase;
     try {
-      // Let the first export get past its first rows before the paced requests start.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      during = await paced();
+      during = await paced(startExports);
     } finally {
       pacedDone = true;
       await exporting;
@@ -161,6 +179,7 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
     offeredRps: rate,
     ...(o.rate === undefined ? {} : { fixedRate: true }),
     seconds: o.seconds,
+    settleSeconds: o.warmupS,
     idle,
     duringExport,
     duringCsvExport,
@@ -186,6 +205,10 @@ by bench/paced.ts: each request sent at its own due time (evenly spaced) whateve
 measured from that due time (ms). "Late" counts sends more than 2 ms behind schedule (the client fell behind).
 The client opens ${PACED_CONNECTIONS} connections before each phase and keeps to them (a due request that finds all busy waits in
 the client, its wait counted); "Opened" counts connections it had to open again during the phase (after one was closed).
+${r.settleSeconds ? `Each phase's client first paces ${r.settleSeconds} s at the same rate, unmeasured, and runs on into the measured seconds
+without a gap: a fresh process's first seconds are cold code, the client's and the service's, as wrk2 calibrates before it measures.
+The export phases start their first export as the measured seconds begin.
+` : ''}
 "Client µs" is the paced client's own CPU per request (user + system, its process): what the load generator took from
 the two cores it shares with the service and PostgreSQL (at R req/s, R × µs / 1,000,000 of a core).
 "Steal" is the share of the machine's CPU time the hypervisor gave to other guests during the phase (bench/cpu-steal.ts).

@@ -166,14 +166,22 @@ export function pairedMedian(a: readonly number[], b: readonly number[]): number
   return ratios.length < 2 ? null : median(ratios);
 }
 
-/** Runs `node …args` and gives what it printed on stdout; rejects with its stderr when it fails. */
-export function nodeOutput(args: readonly string[], name: string): Promise<string> {
+/** Runs `node …args` and gives what it printed on stdout; rejects with its stderr when it fails. Each stderr line also goes to `onStderrLine` as it comes. */
+export function nodeOutput(args: readonly string[], name: string, onStderrLine?: (line: string) => void): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    /** Where the next stderr line starts in `err`. */
+    let lineStart = 0;
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk;
+      for (let end = err.indexOf('\n', lineStart); end !== -1; end = err.indexOf('\n', lineStart)) {
+        onStderrLine?.(err.slice(lineStart, end));
+        lineStart = end + 1;
+      }
+    });
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${name} exited with ${code}: ${err}`))));
   });

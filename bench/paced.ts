@@ -31,6 +31,16 @@ export interface PacedOptions {
    * node:http as for the service) can start a backlog that the rate never lets drain.
    */
   warmConnections?: number;
+  /**
+   * Seconds paced at the same rate before the measured ones, in this process and on the same
+   * connections, answered but not counted (default 0). A fresh process's first seconds are cold
+   * code, the client's as much as the server's, and their backlog is a start-up cost, not the
+   * latency at that rate: as wrk2 calibrates for 10 s before it measures. The schedule runs on
+   * without a gap into the measured seconds.
+   */
+  settleSeconds?: number;
+  /** Called once, when the first measured request is due (after the settling ones). */
+  onMeasuring?: () => void;
 }
 
 export interface PacedResult {
@@ -173,6 +183,8 @@ class RawConnection {
 
 export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   const total = Math.round(options.rate * options.seconds);
+  /** Requests due before the measured ones: sent and answered, not counted. */
+  const settling = Math.round(options.rate * (options.settleSeconds ?? 0));
   const interval = 1000 / options.rate;
   const timeoutMs = options.timeoutMs ?? 10_000;
   // One connection per request in flight up to the cap: a due request does not wait for an earlier answer.
@@ -201,7 +213,9 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
     waiting.shift()?.();
   };
 
+  /** Request `index` of the whole schedule (settling ones first), due at `due`; measured from `settling` on. */
   const send = (due: number, index: number, whenAllAnswered: () => void): void => {
+    const measured = index >= settling;
     let connection = idle.pop();
     if (!connection) {
       if (all.size >= maxSockets) {
@@ -210,21 +224,23 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
       }
       connection = new RawConnection(url.hostname, port);
       all.add(connection);
-      connectionsOpened++;
+      if (measured) connectionsOpened++;
     }
     const used = connection;
     const timer = setTimeout(() => {
       done(false, false);
     }, timeoutMs - (performance.now() - due));
-    let settled = false;
+    let finished = false;
     const done = (ok: boolean, reusable: boolean) => {
-      if (settled) return;
-      settled = true;
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
-      latencies[index] = performance.now() - due;
-      if (!ok) errors++;
+      if (measured) {
+        latencies[index - settling] = performance.now() - due;
+        if (!ok) errors++;
+      }
       release(used, reusable);
-      if (++answered === total) whenAllAnswered();
+      if (++answered === settling + total) whenAllAnswered();
     };
     used.send(request, done);
   };
@@ -244,22 +260,30 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   })));
 
   const start = performance.now() + 5;
-  const cpuBefore = process.cpuUsage();
+  /** The first measured request's due time. */
+  const measuredStart = start + settling * interval;
+  let cpuBefore = process.cpuUsage();
   await new Promise<void>((allAnswered) => {
     let next = 0;
     const tick = () => {
       const now = performance.now();
       // Everything due by now goes out in this tick, each timed from its own due time.
-      while (next < total && start + next * interval <= now) {
+      while (next < settling + total && start + next * interval <= now) {
         const due = start + next * interval;
-        const lag = now - due;
-        if (lag > LATE_MS) lateSends++;
-        maxSendLagMs = Math.max(maxSendLagMs, lag);
+        if (next === settling) {
+          cpuBefore = process.cpuUsage();
+          options.onMeasuring?.();
+        }
+        if (next >= settling) {
+          const lag = now - due;
+          if (lag > LATE_MS) lateSends++;
+          maxSendLagMs = Math.max(maxSendLagMs, lag);
+          lastSend = now;
+        }
         send(due, next, allAnswered);
-        lastSend = now;
         next++;
       }
-      if (next < total) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
+      if (next < settling + total) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
     };
     setTimeout(tick, Math.max(0, start - performance.now()));
   });
@@ -275,7 +299,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   return {
     offeredRps: options.rate,
     requests: total,
-    achievedRps: total / ((lastSend - start + interval) / 1000),
+    achievedRps: total / ((lastSend - measuredStart + interval) / 1000),
     p50: round(quantile(sorted, 0.5)),
     p99: round(quantile(sorted, 0.99)),
     max: round(quantile(sorted, 1)),
@@ -289,22 +313,29 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   };
 }
 
-/** The command line: `paced.ts URL --rate R --seconds S [--warm N] [--max-sockets N] [-H name=value]…`, a PacedResult as JSON on stdout. */
+/**
+ * The command line: `paced.ts URL --rate R --seconds S [--settle S] [--warm N] [--max-sockets N] [-H name=value]…`,
+ * a PacedResult as JSON on stdout; `measuring` on a line of stderr when the measured seconds begin.
+ */
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { rate: { type: 'string' }, seconds: { type: 'string' }, warm: { type: 'string', default: '0' }, 'max-sockets': { type: 'string', default: '512' }, header: { type: 'string', short: 'H', multiple: true } },
+    options: { rate: { type: 'string' }, seconds: { type: 'string' }, settle: { type: 'string', default: '0' }, warm: { type: 'string', default: '0' }, 'max-sockets': { type: 'string', default: '512' }, header: { type: 'string', short: 'H', multiple: true } },
   });
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
+  const settleSeconds = Number(values.settle);
   const warmConnections = Number(values.warm);
   const maxSockets = Number(values['max-sockets']);
-  if (positionals.length !== 1 || !(rate > 0) || !(seconds > 0) || !Number.isInteger(warmConnections) || warmConnections < 0 || !Number.isInteger(maxSockets) || maxSockets < 1) {
-    process.stderr.write('usage: paced.ts URL --rate R --seconds S [--warm N] [--max-sockets N] [-H name=value]…\n');
+  if (positionals.length !== 1 || !(rate > 0) || !(seconds > 0) || !(settleSeconds >= 0) || !Number.isInteger(warmConnections) || warmConnections < 0 || !Number.isInteger(maxSockets) || maxSockets < 1) {
+    process.stderr.write('usage: paced.ts URL --rate R --seconds S [--settle S] [--warm N] [--max-sockets N] [-H name=value]…\n');
     process.exit(2);
   }
   const headers = Object.fromEntries((values.header ?? []).map((h) => [h.slice(0, h.indexOf('=')), h.slice(h.indexOf('=') + 1)]));
-  process.stdout.write(`${JSON.stringify(await runPaced({ url: positionals[0]!, headers, rate, seconds, warmConnections, maxSockets }))}\n`);
+  process.stdout.write(`${JSON.stringify(await runPaced({
+    url: positionals[0]!, headers, rate, seconds, settleSeconds, warmConnections, maxSockets,
+    onMeasuring: () => process.stderr.write('measuring\n'),
+  }))}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

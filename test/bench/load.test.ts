@@ -1,6 +1,6 @@
 /** bench/load.ts: the paired-rounds median the report shows beside the best rounds of page 1. */
 import { describe, expect, it } from 'vitest';
-import { pairedMedian } from '../../bench/load.js';
+import { nodeOutput, pairedMedian } from '../../bench/load.js';
 
 describe('pairedMedian', () => {
   it('takes the median of the rounds\' own ratios, not the ratio of the best rounds', () => {
@@ -13,5 +13,14 @@ describe('pairedMedian', () => {
     expect(pairedMedian([1, 4, 9], [2, 8])).toBe(0.5);
     expect(pairedMedian([1], [2])).toBeNull();
     expect(pairedMedian([1, 2], [0, 0])).toBeNull();
+  });
+});
+
+describe('nodeOutput', () => {
+  it('gives stdout, and each stderr line as it comes, split across reads', async () => {
+    const lines: string[] = [];
+    const script = "process.stderr.write('mea'); setTimeout(() => { process.stderr.write('suring\\nnext\\n'); process.stdout.write('{}'); }, 50)";
+    expect(await nodeOutput(['-e', script], 'test', (line) => lines.push(line))).toBe('{}');
+    expect(lines).toEqual(['measuring', 'next']);
   });
 });

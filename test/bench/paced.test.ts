@@ -168,4 +168,27 @@ describe('paced client', () => {
     expect(r.connectionsOpened).toBeLessThanOrEqual(48);
     expect(server.arrivals).toHaveLength(52);
   });
+
+  it('settles at the rate first, on the same schedule, and measures only the seconds after', async () => {
+    // The first 50 answers (the settling half second) are slow, the rest fast.
+    server = await delayServer((index) => (index < 50 ? 300 : 5));
+    let arrivedWhenMeasuring = -1;
+    const r = await runPaced({
+      url: server.url, rate: 100, seconds: 1, settleSeconds: 0.5,
+      onMeasuring: () => (arrivedWhenMeasuring = server!.arrivals.length),
+    });
+    expect(server.arrivals).toHaveLength(150);
+    expect(r.requests).toBe(100);
+    expect(r.errors).toBe(0);
+    // Called once the 50 settling requests had gone out, as the first measured one was due.
+    expect(arrivedWhenMeasuring).toBeGreaterThanOrEqual(48);
+    expect(arrivedWhenMeasuring).toBeLessThanOrEqual(50);
+    // No gap at the boundary: the schedule runs on at the rate.
+    const gap = server.arrivals[50]! - server.arrivals[49]!;
+    expect(gap).toBeLessThan(50);
+    // The slow settling answers are not in the result: every measured one took ~5 ms.
+    expect(r.max).toBeLessThan(250);
+    expect(r.achievedRps).toBeGreaterThan(80);
+    expect(r.achievedRps).toBeLessThan(120);
+  });
 });

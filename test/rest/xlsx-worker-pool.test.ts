@@ -106,4 +106,15 @@ describe('kept XLSX workers', () => {
     expect(codes.sort()).toEqual([0, 0]);
     expect(pool.idle).toBe(0);
   });
+
+  it('keeps no worker given back after close(): it is asked to exit', async () => {
+    const pool = createXlsxWorkerPool({ start, max: 1, idleMs: 60_000 });
+    const worker = pool.take();
+    await new Promise((resolve) => worker.once('online', resolve));
+    await pool.close();
+    const code = exitCode(worker);
+    pool.give(worker);
+    expect(pool.idle).toBe(0);
+    expect(await code).toBe(0);
+  });
 });

@@ -49,11 +49,11 @@ async function retiredWorkersExited(): Promise<void> {
 export interface XlsxWorkerPool {
   /** A kept worker, or a new one. */
   take(): Worker;
-  /** Hands back a worker whose workbook finished cleanly: kept if there is room, else ended. */
+  /** Hands back a worker whose workbook finished cleanly: kept if there is room and the pool is open, else ended. */
   give(worker: Worker): void;
   /** Workers kept now (tests). */
   readonly idle: number;
-  /** Retires the kept workers and waits for every retired worker to exit (a shutdown). */
+  /** Retires the kept workers and waits for every retired worker to exit (a shutdown); keeps none given after. */
   close(): Promise<void>;
 }
 
@@ -73,6 +73,7 @@ interface Kept {
 
 export function createXlsxWorkerPool({ start, max, idleMs }: XlsxWorkerPoolOptions): XlsxWorkerPool {
   const kept: Kept[] = [];
+  let closed = false;
 
   const forget = (entry: Kept): void => {
     const at = kept.indexOf(entry);
@@ -91,7 +92,9 @@ export function createXlsxWorkerPool({ start, max, idleMs }: XlsxWorkerPoolOptio
       return entry.worker;
     },
     give(worker) {
-      if (kept.length >= max) {
+      // After close(), an export that finishes still gives its worker back: kept, it would outlive
+      // the shutdown and be stopped wherever it is when the process exits.
+      if (closed || kept.length >= max) {
         retire(worker);
         return;
       }
@@ -110,6 +113,7 @@ export function createXlsxWorkerPool({ start, max, idleMs }: XlsxWorkerPoolOptio
       return kept.length;
     },
     async close() {
+      closed = true;
       for (const entry of kept.splice(0)) {
         forget(entry);
         retire(entry.worker);

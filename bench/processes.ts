@@ -41,8 +41,10 @@ export async function startProcess(
   env: Record<string, string>,
   logPath: string,
   timeoutMs = 30_000,
+  /** The port to listen on (a process started again in the place of one stopped); a free one by default. */
+  fixedPort?: number,
 ): Promise<Started> {
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
   const log = openSync(logPath, 'w');
   const started = performance.now();

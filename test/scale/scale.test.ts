@@ -23,7 +23,7 @@ import { createReplicaSet, type ReplicaSet } from '../../src/db/replicas.js';
 import { createPool, PREPARED_STATEMENTS_OFF } from '../../src/db/pool.js';
 import { prepared } from '../../src/db/prepared-statements.js';
 import { effectiveStatementTimeoutMs } from '../../src/db/statement-timeout.js';
-import { buildTopology, type Topology } from './topology.js';
+import { buildTopology, HAPROXY_SLOWSTART_S, type Topology } from './topology.js';
 
 const STATEMENT_TIMEOUT_MS = 30_000;
 const CUSTOMERS = 20_000;
@@ -39,8 +39,10 @@ let token: string;
 let pooled: Started[] = [];
 let direct: Started;
 let balancer: string;
+/** How the pooled processes reach the database: through PgBouncer, migrations straight to the primary. */
+let viaBouncer: Record<string, string>;
 
-function startService(name: string, env: Record<string, string>): Promise<Started> {
+function startService(name: string, env: Record<string, string>, port?: number): Promise<Started> {
   return startProcess(name, [...NODE_FLAGS, 'dist/server.js'], {
     LOG_LEVEL: 'info',
     DB_POOL_MAX: '8',
@@ -49,13 +51,13 @@ function startService(name: string, env: Record<string, string>): Promise<Starte
     EXPORT_CONCURRENCY: '8',
     EXPORT_CONCURRENCY_PER_TOKEN: '8',
     ...env,
-  }, join(topology.dir, `${name}.log`), 60_000);
+  }, join(topology.dir, `${name}.log`), 60_000, port);
 }
 
 beforeAll(async () => {
   topology = await buildTopology({ statementTimeoutMs: STATEMENT_TIMEOUT_MS });
   try {
-    const viaBouncer = { DATABASE_URL: topology.pgbouncer.url, DIRECT_DATABASE_URL: topology.primary.url() };
+    viaBouncer = { DATABASE_URL: topology.pgbouncer.url, DIRECT_DATABASE_URL: topology.primary.url() };
     db = await openDatabase(defaultConfig({ ...viaBouncer, DB_POOL_MAX: 4 }));
     await migrate(db.migrationPool);
     // COPY FROM STDIN and the generator's index juggling, through PgBouncer, and a token through Prisma.
@@ -189,6 +191,48 @@ describe('HAProxy in front of two processes', () => {
     // Same database, same bytes, whoever answered.
     expect(new Set(answers.map((a) => a.body.toString('utf8'))).size).toBe(1);
   });
+
+  it('ramps up a process that comes back (slowstart): it gets a small share of its first seconds, not half', async () => {
+    const path = `${LIST}?limit=1`;
+    /** Polls `done` until it holds, for up to 20 s. */
+    const until = async (what: string, done: () => Promise<boolean>) => {
+      const deadline = Date.now() + 20_000;
+      while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`still waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    // A balancer of its own over api1 and a process of this test's, which it stops and starts again.
+    let second = await startService('api-comes-back', viaBouncer);
+    const port = Number(new URL(second.baseUrl).port);
+    const lb = await topology.startHaproxy([pooled[0]!.baseUrl, second.baseUrl]);
+    try {
+      await second.stop();
+      // Down once two checks failed (1 s apart): then api1 answers everything.
+      await until('HAProxy to see it down', async () => {
+        const answers = await Promise.all(Array.from({ length: 4 }, () => get(lb, path)));
+        return answers.every((a) => a.status === 200 && a.servedBy === 'api1');
+      });
+      second = await startService('api-comes-back', viaBouncer, port);
+      // Up at the next check (rise 1); counted from the first answer it gives, for 2 s, one request at a time.
+      await until('HAProxy to see it up', async () => (await get(lb, path)).servedBy === 'api2');
+      const servedBy: (string | undefined)[] = [];
+      const from = performance.now();
+      while (performance.now() - from < 2_000) {
+        const answer = await get(lb, path);
+        expect(answer.status).toBe(200);
+        servedBy.push(answer.servedBy);
+      }
+      const share = servedBy.filter((s) => s === 'api2').length / servedBy.length;
+      expect(servedBy.length).toBeGreaterThan(50);
+      // Round-robin without slowstart gives it half at once; ramped over HAPROXY_SLOWSTART_S (10 s) its
+      // weight is at most a fifth of api1's by the end of these 2 s, a share of ~10% over them.
+      expect(share).toBeGreaterThan(0);
+      expect(share).toBeLessThan(2 / HAPROXY_SLOWSTART_S + 0.05);
+    } finally {
+      await second.stop();
+    }
+  }, 90_000);
 
   it('reports the throughput of one process against two (never asserted)', async () => {
     const loadBefore = loadavg()[0]!;

@@ -225,10 +225,13 @@ logfile = ${join(dir, 'pgbouncer.log')}
 `;
 }
 
-/** HAProxy in http mode, round-robin over `backends`, each checked on GET /ready. */
+/** The ramp deploy/scale/haproxy.cfg gives a process that comes back up (docs/scaling.md, "A process that comes back"). */
+export const HAPROXY_SLOWSTART_S = 10;
+
+/** HAProxy in http mode, round-robin over `backends`, each checked on GET /ready and ramped up by slowstart when it comes back. */
 export function haproxyCfg(port: number, backends: readonly string[]): string {
   const servers = backends
-    .map((base, i) => `    server api${i + 1} ${new URL(base).host} check inter 1s fall 2 rise 1`)
+    .map((base, i) => `    server api${i + 1} ${new URL(base).host} check inter 1s fall 2 rise 1 slowstart ${HAPROXY_SLOWSTART_S}s`)
     .join('\n');
   return `global
     maxconn 1000

@@ -84,7 +84,7 @@ async function* rowMessages(batches: AsyncIterable<readonly Row[]>, names: reado
   for await (const batch of batches) yield { message: { values: flatten(batch, names) } };
 }
 
-/** Bytes of CSV per message: COPY hands over one row per chunk, and a message costs microseconds. */
+/** Bytes of CSV per message: COPY hands over what each socket read brought (8-64 KB, ~27 KB on average here), and a message costs microseconds. */
 const CSV_MESSAGE_BYTES = 64 * 1024;
 
 /** The database's CSV lines in messages of about CSV_MESSAGE_BYTES, each in a buffer of its own to transfer. */

@@ -208,8 +208,7 @@ the client, its wait counted); "Opened" counts connections it had to open again 
 ${r.settleSeconds ? `Each phase's client first paces ${r.settleSeconds} s at the same rate, unmeasured, and runs on into the measured seconds
 without a gap: a fresh process's first seconds are cold code, the client's and the service's, as wrk2 calibrates before it measures.
 The export phases start their first export as the measured seconds begin.
-` : ''}
-"Client µs" is the paced client's own CPU per request (user + system, its process): what the load generator took from
+` : ''}"Client µs" is the paced client's own CPU per request (user + system, its process): what the load generator took from
 the two cores it shares with the service and PostgreSQL (at R req/s, R × µs / 1,000,000 of a core).
 "Steal" is the share of the machine's CPU time the hypervisor gave to other guests during the phase (bench/cpu-steal.ts).
 Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).

@@ -87,6 +87,27 @@ describe('XLSX renderer: a page read back with exceljs', () => {
   });
 });
 
+describe('XLSX renderer: pages encoded in the worker', () => {
+  it('gives each of many pages requested at once its own rows, and a page after a failed one still renders', async () => {
+    const renderer = createXlsxRenderer();
+    try {
+      const pages = Array.from({ length: 6 }, (_, i) => [{ ...customers[0]!, id: 100 + i, email: `p${i}@example.com` }]);
+      const bodies = await Promise.all(pages.map((rows) => renderer.render(page(rows), ctx)));
+      for (const [i, body] of bodies.entries()) {
+        const sheet = (await workbookOf(body)).getWorksheet('customers')!;
+        expect([sheet.rowCount, sheet.getCell('A2').value, sheet.getCell('E2').value]).toEqual([2, 100 + i, `p${i}@example.com`]);
+      }
+      // A row that cannot reach the worker (a function is not cloneable) fails that page alone, not the ones behind it.
+      const failing = renderer.render(page([{ ...customers[0]!, id: (() => 7) as unknown as number }]), ctx);
+      const after = renderer.render(page(customers), ctx);
+      await expect(failing).rejects.toThrow();
+      expect((await workbookOf(await after)).getWorksheet('customers')!.rowCount).toBe(3);
+    } finally {
+      await renderer.close?.();
+    }
+  });
+});
+
 describe('XLSX renderer helpers', () => {
   it('xmlSafe keeps tab, LF, CR and every other character, surrogate pairs included', () => {
     expect(xmlSafe('a\tb\nc\rd 😀 İ')).toBe('a\tb\nc\rd 😀 İ');

@@ -135,15 +135,17 @@ print(json.dumps(out))`;
   }, 240_000);
 });
 
-describe('an XLSX export is encoded in a worker thread', () => {
-  it('writes no row in the thread that reads the rows, and the file has every row', async () => {
+describe('an XLSX workbook is encoded in a worker thread', () => {
+  it('writes no row in the thread that reads the rows, for an export or a page, and the file has every row', async () => {
     const add = vi.spyOn(WorkbookEncoder.prototype, 'add');
     try {
       const source = await repository().openExport([], all, { signal });
       const body = await collect(await xlsxRenderer.stream(envelope, source, ctx));
+      const page = (await xlsxRenderer.render({ ...envelope, results: [{ id: 1 }] }, ctx)) as Buffer;
       expect(add).not.toHaveBeenCalled();
-      // The page renderer, by contrast, encodes here: the spy would see an export that did.
-      await xlsxRenderer.render({ ...envelope, results: [] }, ctx);
+      expect(page.subarray(0, 2).toString('latin1')).toBe('PK');
+      // Encoding in this thread is what the spy sees: it would have seen either above.
+      await new WorkbookEncoder([{ name: 'id', valueType: 'integer' }], 'control', 10, () => {}).add([1]);
       expect(add).toHaveBeenCalledTimes(1);
       // Read here: openpyxl and LibreOffice read the worker's files above.
       const workbook = new ExcelJS.Workbook();

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stealPct, withSteal } from './cpu-steal.js';
+import { cpuTimes, stealPct, stealShare } from './cpu-steal.js';
 import type { PacedResult } from './paced.js';
 import type { Started } from './processes.js';
 import { download, median, nodeOutput } from './load.js';
@@ -124,10 +124,13 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
    */
   const paced = async (onMeasuring?: () => void) => {
     let from = Date.now();
-    const { result, steal } = await withSteal(() => runPacedProcess(page1, headers, rate, o.seconds, o.warmupS, () => {
+    let cpuFrom = cpuTimes();
+    const result = await runPacedProcess(page1, headers, rate, o.seconds, o.warmupS, () => {
       from = Date.now();
+      cpuFrom = cpuTimes();
       onMeasuring?.();
-    }));
+    });
+    const steal = stealShare(cpuFrom, cpuTimes());
     // The window that was open when the run ended is written up to 250 ms later.
     const to = Date.now() + 250;
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -138,8 +141,9 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
   if (o.floor) {
     const floorPage1 = `${o.floor.baseUrl}${LIST_PATH}`;
     o.log(`latency: the floor's page 1 paced at ${rate} req/s for ${o.seconds} s (after ${o.warmupS} s settling)`);
-    const { result, steal } = await withSteal(() => runPacedProcess(floorPage1, headers, rate, o.seconds, o.warmupS));
-    floorIdle = { ...result, steal };
+    let cpuFrom = cpuTimes();
+    const result = await runPacedProcess(floorPage1, headers, rate, o.seconds, o.warmupS, () => (cpuFrom = cpuTimes()));
+    floorIdle = { ...result, steal: stealShare(cpuFrom, cpuTimes()) };
   }
   o.log(`latency: page 1 paced at ${rate} req/s (the floor's best: ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s (after ${o.warmupS} s settling)`);
   const idle = await paced();
@@ -210,7 +214,7 @@ without a gap: a fresh process's first seconds are cold code, the client's and t
 The export phases start their first export as the measured seconds begin.
 ` : ''}"Client µs" is the paced client's own CPU per request (user + system, its process): what the load generator took from
 the two cores it shares with the service and PostgreSQL (at R req/s, R × µs / 1,000,000 of a core).
-"Steal" is the share of the machine's CPU time the hypervisor gave to other guests during the phase (bench/cpu-steal.ts).
+"Steal" is the share of the machine's CPU time the hypervisor gave to other guests during the phase's measured seconds (bench/cpu-steal.ts).
 Event-loop delay is the service's own (perf_hooks.monitorEventLoopDelay, preloaded by bench/loop-delay.mjs, 250 ms windows).
 During the export phases, full exports ran one after another, downloaded at full speed: XLSX (\`${EXPORT_QUERY.xlsx}\`)
 ${exportsRun(r.duringExport)}${r.duringCsvExport ? `; CSV (\`${EXPORT_QUERY.csv}\`, written by PostgreSQL's \`COPY\`: no target) ${exportsRun(r.duringCsvExport)}` : ''}.

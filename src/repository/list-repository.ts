@@ -234,11 +234,14 @@ export function createListRepository(
         count: snapshot.count,
         close: () => snapshot.close(),
         rows: () => readRows<Row>(snapshot, sql.all(conditions, ordering)),
-        async csvLines({ formulaGuard }) {
+        async csvLines({ formulaGuard, lineEnding = 'crlf' }) {
           if (!copies) return null;
           const statement = (formulaGuard ? csv.guarded : csv.plain).copy(conditions, ordering);
           // The client-side query timeout, which a COPY lifts, bounds the waits for its next bytes instead.
-          return copyRows(snapshot, statement, { transform: () => new CsvRowEndings(), stallTimeoutMs: pool.options.query_timeout ?? 0 });
+          return copyRows(snapshot, statement, {
+            ...(lineEnding === 'crlf' ? { transform: () => new CsvRowEndings() } : {}),
+            stallTimeoutMs: pool.options.query_timeout ?? 0,
+          });
         },
       };
     },

@@ -18,7 +18,9 @@ export interface ExportSource {
   /**
    * The rows as CSV lines, cells in field order, exactly as the CSV renderer writes them (no
    * header); null where the database cannot write them, and rows() serves instead. Rejects,
-   * before any byte, when the database fails to start them.
+   * before any byte, when the database fails to start them. `lineEnding: 'lf'` leaves each row's
+   * end as the database writes it (LF) for a reader that takes either (the XLSX worker): the CSV
+   * renderer's CRLF costs a pass over every byte and a copy of it.
    */
-  csvLines(options: { formulaGuard: boolean }): Promise<Readable | null>;
+  csvLines(options: { formulaGuard: boolean; lineEnding?: 'crlf' | 'lf' }): Promise<Readable | null>;
 }

@@ -113,6 +113,19 @@ describe.skipIf(!hasRealServer())('CSV written by COPY on a PostgreSQL server', 
     }
   });
 
+  it("with lineEnding 'lf' gives the same lines ending as the database writes them (LF), for the XLSX worker", async () => {
+    const all = [{ column: 'id', descending: false }] as const;
+    const lines = async (lineEnding: 'crlf' | 'lf') => {
+      const source = await repository().openExport([], all, { signal });
+      const stream = await source.csvLines({ formulaGuard: false, lineEnding });
+      if (!stream) throw new Error('a server can COPY');
+      return collect(stream);
+    };
+    const [crlf, lf] = [await lines('crlf'), await lines('lf')];
+    expect(lf.length).toBe(crlf.length - 400);
+    expect((await throughRowEndings(lf, [])).toString()).toBe(crlf.toString());
+  });
+
   it('gives the connection back when closed before the COPY starts, and when the stream is dropped midway', async () => {
     const all = [{ column: 'id', descending: false }] as const;
     const unread = await repository().openExport([], all, { signal });

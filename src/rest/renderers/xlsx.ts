@@ -283,7 +283,8 @@ export function createXlsxRenderer({ sheetRowLimit = SHEET_ROW_LIMIT, workerScri
     close: () => workers.close(),
     // The database's CSV lines where it writes them (a server), else the rows.
     stream: async (_envelope, source, { fields, title, yieldTo }) => {
-      const lines = await source.csvLines({ formulaGuard: false });
+      // LF-ended: the worker's reader ignores CR outside quotes, so the CSV renderer's CRLF is work for nothing.
+      const lines = await source.csvLines({ formulaGuard: false, lineEnding: 'lf' });
       if (lines) return workerStream(fields, csvMessages(lines), title, sheetRowLimit, workers, () => lines.destroy(), yieldTo);
       const messages = rowMessages(source.rows(), fields.map((field) => field.name));
       return workerStream(fields, messages, title, sheetRowLimit, workers, () => {}, yieldTo);

@@ -23,6 +23,7 @@ import { SHEET_ROW_LIMIT, type SheetColumn } from './xlsx-workbook.js';
 import type { FromXlsxWorker, ToXlsxWorker } from './xlsx-worker.js';
 import { createXlsxWorkerPool, retire, type XlsxWorkerPool } from './xlsx-worker-pool.js';
 import { TransferChunks } from './transfer-chunks.js';
+import { collect } from './tabular.js';
 
 export { excelDate, xmlSafe, SHEET_ROW_LIMIT } from './xlsx-workbook.js';
 
@@ -242,9 +243,7 @@ async function pageWorkbook(fields: readonly CompiledField[], rows: readonly Row
   async function* page(): AsyncGenerator<Outgoing> {
     if (rows.length > 0) yield { message: { values: flatten(rows, names) } };
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of workerStream(fields, page(), title, sheetRowLimit, workers, () => {})) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return collect(workerStream(fields, page(), title, sheetRowLimit, workers, () => {}));
 }
 
 /**

@@ -239,7 +239,7 @@ export function createListRepository(
           const statement = (formulaGuard ? csv.guarded : csv.plain).copy(conditions, ordering);
           // The client-side query timeout, which a COPY lifts, bounds the waits for its next bytes instead.
           return copyRows(snapshot, statement, {
-            ...(lineEnding === 'crlf' ? { transform: () => new CsvRowEndings() } : {}),
+            transform: lineEnding === 'crlf' ? () => new CsvRowEndings() : undefined,
             stallTimeoutMs: pool.options.query_timeout ?? 0,
           });
         },

@@ -118,32 +118,32 @@ export async function measureLatencyUnderLoad(o: LatencyOptions): Promise<Latenc
   const page1 = `${o.service.baseUrl}${LIST_PATH}`;
   const rate = o.rate ?? Math.max(1, Math.round(o.floorPage1Rps / 2));
   /**
-   * The paced run after `o.warmupS` seconds of settling at the same rate in the same client, and the
-   * service's loop delay over exactly its measured span (not an export's tail after it). `onMeasuring`
-   * is called as the measured seconds begin.
+   * `url` paced after `o.warmupS` seconds of settling at the same rate in the same client, with the
+   * steal over its measured seconds and when they began (epoch ms). `onMeasuring` is called then.
    */
-  const paced = async (onMeasuring?: () => void) => {
-    let from = Date.now();
+  const pacedPhase = async (url: string, onMeasuring?: () => void) => {
+    let measuredFrom = Date.now();
     let cpuFrom = cpuTimes();
-    const result = await runPacedProcess(page1, headers, rate, o.seconds, o.warmupS, () => {
-      from = Date.now();
+    const result = await runPacedProcess(url, headers, rate, o.seconds, o.warmupS, () => {
+      measuredFrom = Date.now();
       cpuFrom = cpuTimes();
       onMeasuring?.();
     });
-    const steal = stealShare(cpuFrom, cpuTimes());
+    return { result: { ...result, steal: stealShare(cpuFrom, cpuTimes()) }, measuredFrom };
+  };
+  /** Page 1 of the service paced, and its loop delay over exactly the measured span (not an export's tail after it). */
+  const paced = async (onMeasuring?: () => void) => {
+    const { result, measuredFrom } = await pacedPhase(page1, onMeasuring);
     // The window that was open when the run ended is written up to 250 ms later.
     const to = Date.now() + 250;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    return { ...result, steal, loopDelay: loopDelayBetween(o.loopDelayFile, from, to) };
+    return { ...result, loopDelay: loopDelayBetween(o.loopDelayFile, measuredFrom, to) };
   };
 
   let floorIdle: PacedPhase | null = null;
   if (o.floor) {
-    const floorPage1 = `${o.floor.baseUrl}${LIST_PATH}`;
     o.log(`latency: the floor's page 1 paced at ${rate} req/s for ${o.seconds} s (after ${o.warmupS} s settling)`);
-    let cpuFrom = cpuTimes();
-    const result = await runPacedProcess(floorPage1, headers, rate, o.seconds, o.warmupS, () => (cpuFrom = cpuTimes()));
-    floorIdle = { ...result, steal: stealShare(cpuFrom, cpuTimes()) };
+    floorIdle = (await pacedPhase(`${o.floor.baseUrl}${LIST_PATH}`)).result;
   }
   o.log(`latency: page 1 paced at ${rate} req/s (the floor's best: ${Math.round(o.floorPage1Rps)}) for ${o.seconds} s (after ${o.warmupS} s settling)`);
   const idle = await paced();

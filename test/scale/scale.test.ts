@@ -194,14 +194,7 @@ describe('HAProxy in front of two processes', () => {
 
   it('ramps up a process that comes back (slowstart): it gets a small share of its first seconds, not half', async () => {
     const path = `${LIST}?limit=1`;
-    /** Polls `done` until it holds, for up to 20 s. */
-    const until = async (what: string, done: () => Promise<boolean>) => {
-      const deadline = Date.now() + 20_000;
-      while (!(await done())) {
-        if (Date.now() > deadline) throw new Error(`still waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
+    const polling = { timeout: 20_000, interval: 100 };
     // A balancer of its own over api1 and a process of this test's, which it stops and starts again.
     let second = await startService('api-comes-back', viaBouncer);
     const port = Number(new URL(second.baseUrl).port);
@@ -209,13 +202,13 @@ describe('HAProxy in front of two processes', () => {
     try {
       await second.stop();
       // Down once two checks failed (1 s apart): then api1 answers everything.
-      await until('HAProxy to see it down', async () => {
+      await expect.poll(async () => {
         const answers = await Promise.all(Array.from({ length: 4 }, () => get(lb, path)));
         return answers.every((a) => a.status === 200 && a.servedBy === 'api1');
-      });
+      }, { ...polling, message: 'HAProxy to see it down' }).toBe(true);
       second = await startService('api-comes-back', viaBouncer, port);
       // Up at the next check (rise 1); counted from the first answer it gives, for 2 s, one request at a time.
-      await until('HAProxy to see it up', async () => (await get(lb, path)).servedBy === 'api2');
+      await expect.poll(async () => (await get(lb, path)).servedBy, { ...polling, message: 'HAProxy to see it up' }).toBe('api2');
       const servedBy: (string | undefined)[] = [];
       const from = performance.now();
       while (performance.now() - from < 2_000) {
